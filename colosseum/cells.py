@@ -1,0 +1,147 @@
+"""A cell, the unit of work: (dataset config, method config, seed), its identity and its computation.
+
+`CellSpec.key` names the configuration alone (dataset + method + parameters + seed): cells of
+different runs or machines line up by it. `CellSpec.cell_id` also hashes the source of the
+dataset and method plugins (and the package modules they depend on), so editing a method
+invalidates exactly that method's cells.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import registry
+from .contract import SkipCell
+
+
+def _canonical(value: Any) -> Any:
+    """Normalise a parameter value for hashing: 1 and 1.0 hash alike; mappings sort their keys."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        f = float(value)
+        return repr(f) if math.isfinite(f) else str(f)
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return str(value)
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(_canonical(obj), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What to compute; parameters are complete (registry defaults filled in) and plain Python."""
+
+    dataset: str
+    dataset_params: Mapping[str, Any]
+    method: str
+    method_params: Mapping[str, Any]
+    seed: int
+    code: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def create(cls, dataset: str, dataset_params: Mapping[str, Any], method: str,
+               method_params: Mapping[str, Any], seed: int) -> CellSpec:
+        """Fill in defaults from the registry and record the code hashes (unknown names raise)."""
+        d, m = registry.entry(registry.DATASET, dataset), registry.entry(registry.METHOD, method)
+        dparams = registry._bind(d, dict(dataset_params))
+        mparams = dict(method_params)
+        for k in m.filled_by_runner:
+            mparams.pop(k, None)
+        unknown = set(mparams) - set(m.defaults)
+        if unknown:
+            raise ValueError(f"method {method!r} has no parameter(s) {sorted(unknown)}; "
+                             f"it takes {sorted(m.defaults)}")
+        return cls(dataset, dparams, method, {**m.defaults, **mparams}, int(seed),
+                   {"dataset": d.code_hash(), "method": m.code_hash()})
+
+    @property
+    def key(self) -> str:
+        return _digest({"dataset": self.dataset, "dataset_params": self.dataset_params,
+                        "method": self.method, "method_params": self.method_params, "seed": self.seed})
+
+    @property
+    def cell_id(self) -> str:
+        return _digest({"key": self.key, "code": self.code})
+
+    def label(self) -> str:
+        return f"{self.dataset} × {self.method} seed={self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "dataset_params": dict(self.dataset_params), "method": self.method,
+                "method_params": dict(self.method_params), "seed": self.seed, "code": dict(self.code)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CellSpec:
+        return cls(d["dataset"], d["dataset_params"], d["method"], d["method_params"], int(d["seed"]),
+                   d.get("code", {}))
+
+
+def _flat_meta(meta: Mapping[str, Any], prefix: str = "meta.") -> dict[str, Any]:
+    """Scalar entries of a sample's meta, flattened to `meta.<key>` columns (params are stored apart)."""
+    out: dict[str, Any] = {}
+    for k, v in meta.items():
+        if k in ("params", "name", "seed"):
+            continue
+        if isinstance(v, Mapping):
+            out.update(_flat_meta(v, f"{prefix}{k}."))
+        elif isinstance(v, (bool, int, float, str, np.integer, np.floating, np.bool_)) or v is None:
+            out[f"{prefix}{k}"] = v.item() if isinstance(v, np.generic) else v
+        else:
+            out[f"{prefix}{k}"] = json.dumps(v, default=str)
+    return out
+
+
+def failure(status: str, exc: BaseException | None = None, message: str = "", phase: str = "") -> dict:
+    return {"status": status, "phase": phase,
+            "error_type": type(exc).__name__ if exc is not None else "",
+            "error": message or (str(exc) if exc is not None else ""),
+            "traceback": "".join(traceback.format_exception(exc, limit=-6)) if exc is not None else ""}
+
+
+def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = None) -> dict[str, Any]:
+    """Draw the dataset, run the method, return a payload of plain arrays and scalars.
+
+    `report("sample", info)` is called as soon as the sample exists, so a caller that later kills
+    a hung method still knows the evaluation rows and the truth. Never raises for a failing
+    dataset or method: the payload's status says what happened.
+    """
+    t0 = time.perf_counter()
+    try:
+        sample = registry.make_dataset(spec.dataset, seed=spec.seed, **spec.dataset_params)
+    except SkipCell as exc:
+        return failure("skipped", exc, phase="dataset")
+    except Exception as exc:  # noqa: BLE001 - recorded as the cell's status
+        return failure("error", exc, phase="dataset")
+    info = {"row": sample.eval_idx, "true_curvature": sample.curvature, "dim": sample.dim,
+            "n_points": int(sample.points.shape[0]), "ambient_dim": int(sample.points.shape[1]),
+            "zero_tol": float(sample.meta.get("zero_tol", 0.0)), "meta": _flat_meta(sample.meta),
+            "dataset_s": time.perf_counter() - t0}
+    if report is not None:
+        report("sample", info)
+    t1 = time.perf_counter()
+    try:
+        params = dict(spec.method_params)
+        entry = registry.entry(registry.METHOD, spec.method)
+        if "truth" in entry.filled_by_runner:
+            params["truth"] = sample.curvature
+        method = registry.make_method(spec.method, **params)
+        est = method.estimate(sample.points, sample.eval_idx, sample.dim, seed=spec.seed)
+    except SkipCell as exc:
+        return {**info, **failure("skipped", exc, phase="method")}
+    except Exception as exc:  # noqa: BLE001
+        return {**info, **failure("error", exc, phase="method"), "runtime_s": time.perf_counter() - t1}
+    return {**info, "status": "ok", "phase": "", "error_type": "", "error": "", "traceback": "",
+            "estimate": est.values, "diagnostics": est.diagnostics, "runtime_s": time.perf_counter() - t1}

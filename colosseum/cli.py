@@ -1,0 +1,69 @@
+"""Console entry points: `colosseum` (the Hydra runner) and `colosseum-compare`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from . import paths
+
+#: What `colosseum` with no arguments runs: a small default benchmark (configs/experiment/quick.yaml).
+DEFAULT_ARGS = ["+experiment=quick"]
+
+
+def main() -> None:
+    """`colosseum [hydra overrides]`: run one cell, or a sweep with -m; no arguments runs the quick preset."""
+    import hydra
+
+    from . import runner
+
+    if len(sys.argv) == 1:
+        sys.argv.extend(DEFAULT_ARGS)
+    app = hydra.main(config_path=str(paths.CONFIGS), config_name="config", version_base="1.3")(runner.task)
+    try:
+        app()
+    finally:
+        runner.shutdown()
+    session = runner.last_session()
+    if session is not None and session.failed:
+        print(f"colosseum: {session.failed} cell(s) failed; see the `error` column of "
+              f"results.load('{session.run_dir}')", file=sys.stderr)
+        sys.exit(1)
+
+
+def compare_main(argv: list[str] | None = None) -> None:
+    """`colosseum-compare RUN_A RUN_B [--metric M ...] [--csv F] [--markdown F]`."""
+    from . import compare, results
+    from .tables import print_table, to_markdown
+
+    ap = argparse.ArgumentParser(prog="colosseum-compare", description=compare.__doc__.splitlines()[0])
+    ap.add_argument("run_a", type=Path)
+    ap.add_argument("run_b", type=Path)
+    ap.add_argument("--metric", action="append", dest="metrics",
+                    help=f"metric to compare (repeatable; default {', '.join(compare.DEFAULT_METRICS)})")
+    ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    ap.add_argument("--csv", type=Path, help="also write the comparison as CSV")
+    ap.add_argument("--markdown", type=Path, help="also write the comparison as markdown")
+    args = ap.parse_args(argv)
+    for run in (args.run_a, args.run_b):
+        if not (run / results.CELLS).is_dir():
+            ap.error(f"{run} is not a run directory (no {results.CELLS}/ folder)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        a, b = results.load(args.run_a), results.load(args.run_b)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    table = compare.compare(a, b, metrics=tuple(args.metrics or compare.DEFAULT_METRICS), n_boot=args.n_boot,
+                            seed=args.seed)
+    shown = table.assign(flag=table["significant"].map({True: "*", False: ""})).drop(columns="significant")
+    print_table(shown, title=f"{args.run_a.name} (a) vs {args.run_b.name} (b): diff = b - a, "
+                             "95 % bootstrap interval over matched cells; * = interval excludes 0")
+    prov = compare.provenance_diff(a, b)
+    if len(prov):
+        print_table(prov, title="provenance that differs")
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.markdown:
+        args.markdown.write_text(to_markdown(shown) + ("\n" + to_markdown(prov) if len(prov) else ""))

@@ -1,0 +1,74 @@
+"""Exact ground truth: scalar curvature of an immersion by the Gauss equation and autodiff.
+
+For F: R^d -> R^D with Jacobian J = QR (Q orthonormal tangent frame), the second fundamental
+form in that frame is B_ab = R^-T_ai R^-T_bj P_N d_i d_j F with P_N = I - QQ^T, and
+    S = |sum_a B_aa|^2 - sum_ab |B_ab|^2          (Gauss equation, contracted).
+This is exact for any d and D, tilted or not: no graph or zero-gradient assumption.
+Computed in float64 (x64 is switched on for these computations only).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import solve_triangular
+
+Embedding = Callable[[jax.Array], jax.Array]
+
+
+def _frame(embed: Embedding, u: jax.Array) -> tuple[jax.Array, jax.Array]:
+    jac = jax.jacfwd(embed)(u)  # (D, d)
+    q, r = jnp.linalg.qr(jac)
+    return q, r
+
+
+def _scalar_curvature_at(embed: Embedding, u: jax.Array) -> jax.Array:
+    q, r = _frame(embed, u)
+    hess = jax.jacfwd(jax.jacfwd(embed))(u)  # (D, d, d)
+    normal = hess - jnp.einsum("Da,Ea,Eij->Dij", q, q, hess)
+    r_inv = solve_triangular(r, jnp.eye(r.shape[0], dtype=r.dtype), lower=False)
+    b = jnp.einsum("ia,jb,Dij->Dab", r_inv, r_inv, normal)
+    mean = jnp.trace(b, axis1=1, axis2=2)
+    return mean @ mean - jnp.sum(b * b)
+
+
+def _volume_element_at(embed: Embedding, u: jax.Array) -> jax.Array:
+    _, r = _frame(embed, u)
+    return jnp.abs(jnp.prod(jnp.diag(r)))  # sqrt(det g) = |det R|
+
+
+def _metric_condition_at(embed: Embedding, u: jax.Array) -> jax.Array:
+    _, r = _frame(embed, u)
+    s = jnp.linalg.svd(r, compute_uv=False)
+    return (s[0] / s[-1]) ** 2
+
+
+def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding, u) -> np.ndarray:
+    with jax.enable_x64(True):
+        arr = jnp.asarray(np.asarray(u, dtype=np.float64))
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"u must have shape (d,) or (m, d), got {arr.shape}")
+        batch = arr[None] if arr.ndim == 1 else arr
+        out = jax.jit(jax.vmap(lambda v: fn(embed, v)))(batch)
+        out = np.asarray(out, dtype=np.float64)
+    return out[0] if arr.ndim == 1 else out
+
+
+def scalar_curvature(embed: Embedding, u) -> np.ndarray:
+    """Scalar curvature S of the immersion `embed` at parameters u ((d,) -> shape (), (m, d) -> (m,)).
+
+    Sphere S^d of radius r: d(d-1)/r^2; surfaces: S = 2K. float64.
+    """
+    return _pointwise(_scalar_curvature_at, embed, u)
+
+
+def volume_element(embed: Embedding, u) -> np.ndarray:
+    """Riemannian volume density sqrt(det g) of `embed` at u: the target density of uniform sampling."""
+    return _pointwise(_volume_element_at, embed, u)
+
+
+def metric_condition(embed: Embedding, u) -> np.ndarray:
+    """cond(g) at u: large values flag a degenerate chart (e.g. a pole of spherical coordinates)."""
+    return _pointwise(_metric_condition_at, embed, u)

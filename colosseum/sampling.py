@@ -1,0 +1,191 @@
+"""Sampling point clouds on parametrized manifolds: uniform in Riemannian volume, then rotated and noised.
+
+Volume-uniform sampling is rejection on the parameter domain with acceptance sqrt(det g)/M.
+M must bound sqrt(det g): it comes from the caller (exact, e.g. a convex density's vertices) or
+from a dense grid times a safety margin; every proposal is checked against it, and a violation
+enlarges M and redraws (counted in the returned info), so the bound is never silently clipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import Embedding, volume_element
+
+
+@dataclass(frozen=True)
+class Box:
+    """The parameter box [-half_width, half_width]^dim."""
+
+    dim: int
+    half_width: float = 1.0
+
+    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(-self.half_width, self.half_width, size=(n, self.dim))
+
+    def grid(self, per_axis: int) -> np.ndarray:
+        axis = np.linspace(-self.half_width, self.half_width, per_axis)
+        return np.stack(np.meshgrid(*[axis] * self.dim, indexing="ij"), -1).reshape(-1, self.dim)
+
+    def vertices(self) -> np.ndarray:
+        return self.grid(2)
+
+    def boundary_distance(self, u: np.ndarray) -> np.ndarray:
+        """Distance in parameter space from each row of u to the box's boundary."""
+        return self.half_width - np.abs(np.atleast_2d(u)).max(axis=1)
+
+
+@dataclass(frozen=True)
+class Ball:
+    """The parameter ball of the given radius in R^dim."""
+
+    dim: int
+    radius: float = 1.0
+
+    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return uniform_ball(n, self.dim, rng) * self.radius
+
+    def grid(self, per_axis: int) -> np.ndarray:
+        g = Box(self.dim, self.radius).grid(per_axis)
+        return g[np.linalg.norm(g, axis=1) <= self.radius]
+
+    def vertices(self) -> np.ndarray:
+        return np.zeros((0, self.dim))
+
+    def boundary_distance(self, u: np.ndarray) -> np.ndarray:
+        return self.radius - np.linalg.norm(np.atleast_2d(u), axis=1)
+
+
+Domain = Box | Ball
+
+
+def uniform_ball(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """n points uniform in the unit dim-ball (Gaussian direction times U^(1/dim))."""
+    g = rng.standard_normal((n, dim))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    return g * rng.uniform(size=(n, 1)) ** (1.0 / dim)
+
+
+def density_bound(embed: Embedding, domain: Domain, margin: float = 1.2, max_grid: int = 20_000) -> float:
+    """An upper bound of sqrt(det g) over the domain: max over a dense grid and the vertices, times margin."""
+    per_axis = max(3, int(round(max_grid ** (1.0 / domain.dim))))
+    pts = np.concatenate([domain.grid(per_axis), domain.vertices()])
+    return float(volume_element(embed, pts).max()) * margin
+
+
+def volume_uniform(embed: Embedding, domain: Domain, n: int, rng: np.random.Generator,
+                   bound: float | None = None, batch: int = 4096) -> tuple[np.ndarray, dict]:
+    """n parameters distributed uniformly in the Riemannian volume of `embed` over `domain`.
+
+    Returns (u (n, d), info) where info records the bound used and how often it had to grow.
+    """
+    m = density_bound(embed, domain) if bound is None else float(bound)
+    info = {"density_bound": m, "bound_violations": 0, "proposals": 0}
+    accepted: list[np.ndarray] = []
+    count = 0
+    while count < n:
+        u = domain.propose(max(batch, 2 * (n - count)), rng)
+        dens = volume_element(embed, u)
+        info["proposals"] += len(u)
+        if dens.max() > m:  # the bound was not a bound: enlarge it and start over, unbiased
+            info["bound_violations"] += 1
+            m = float(dens.max()) * 1.2
+            info["density_bound"] = m
+            accepted, count = [], 0
+            continue
+        keep = u[rng.uniform(size=len(u)) * m < dens]
+        accepted.append(keep)
+        count += len(keep)
+    info["acceptance_rate"] = n / info["proposals"]
+    return np.concatenate(accepted)[:n], info
+
+
+def random_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
+    """A Haar-random orthogonal matrix (QR of a Gaussian matrix with the sign fix)."""
+    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
+    return q * np.sign(np.diag(r))
+
+
+def place_in_ambient(points: np.ndarray, ambient_dim: int, rng: np.random.Generator,
+                     rotate: bool = True) -> np.ndarray:
+    """Pad points with zero coordinates up to ambient_dim and apply a random rotation."""
+    n, k = points.shape
+    if ambient_dim < k:
+        raise ValueError(f"ambient_dim = {ambient_dim} is smaller than the embedding's dimension {k}")
+    out = np.concatenate([points, np.zeros((n, ambient_dim - k))], axis=1)
+    return out @ random_rotation(ambient_dim, rng).T if rotate else out
+
+
+def add_noise(points: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Isotropic Gaussian noise N(0, sigma^2 I_D) on every row."""
+    if sigma < 0:
+        raise ValueError(f"noise must be >= 0, got {sigma}")
+    return points + sigma * rng.standard_normal(points.shape) if sigma > 0 else points
+
+
+def geodesic_cap(dim: int, angle: float, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n points uniform on the geodesic cap of angular radius `angle` around the pole of the unit S^dim.
+
+    Returns (directions (n, dim) on S^(dim-1), polar angles psi (n,)); psi has density
+    proportional to sin(psi)^(dim-1) on [0, angle].
+    """
+    if not 0 < angle <= np.pi:
+        raise ValueError(f"cap angle must be in (0, pi], got {angle}")
+    peak = 1.0 if angle >= np.pi / 2 else np.sin(angle)
+    psi: list[np.ndarray] = []
+    count = 0
+    while count < n:
+        prop = rng.uniform(0.0, angle, size=max(1024, 2 * (n - count)))
+        keep = prop[rng.uniform(size=prop.size) * peak ** (dim - 1) < np.sin(prop) ** (dim - 1)]
+        psi.append(keep)
+        count += keep.size
+    direction = rng.standard_normal((n, dim))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    return direction, np.concatenate(psi)[:n]
+
+
+def interior_rows(boundary_distance: np.ndarray, margin: float, count: int, rng: np.random.Generator,
+                  always: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Evaluation rows: the rows in `always`, then `count - len(always)` random rows whose distance to
+    the domain boundary is at least `margin`."""
+    pool = np.setdiff1d(np.nonzero(boundary_distance >= margin)[0], np.asarray(always, dtype=int))
+    extra = max(0, count - len(always))
+    if pool.size < extra:
+        raise ValueError(f"only {pool.size} points lie {margin} inside the domain; {extra} evaluation "
+                         "points were asked for (lower n_eval or eval_margin, or raise n_points)")
+    picked = rng.choice(pool, size=extra, replace=False) if extra else np.zeros(0, dtype=int)
+    return np.concatenate([np.asarray(always, dtype=int), np.sort(picked)]).astype(np.int64)
+
+
+def evaluate(embed: Embedding, u: np.ndarray) -> np.ndarray:
+    """embed applied to each row of u, in float64, as a numpy array (N, k)."""
+    import jax
+    import jax.numpy as jnp
+
+    with jax.enable_x64(True):
+        return np.asarray(jax.jit(jax.vmap(embed))(jnp.asarray(u, dtype=jnp.float64)), dtype=np.float64)
+
+
+def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray, *, dim: int,
+                          ambient_dim: int | None, noise: float, rng: np.random.Generator,
+                          meta: dict | None = None):
+    """Build a Sample: embed u, rotate into R^ambient_dim, add noise; truth from the Gauss equation.
+
+    The truth at each evaluation row is the scalar curvature at its clean parameter; the
+    evaluation rows are noised like every other row (recorded in meta).
+    """
+    from .contract import Sample
+    from .geometry import scalar_curvature
+
+    clean = evaluate(embed, u)
+    ambient = clean.shape[1] if ambient_dim is None else int(ambient_dim)
+    if ambient <= dim:
+        raise ValueError(f"ambient_dim must exceed the intrinsic dimension {dim}, got {ambient}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    points = add_noise(place_in_ambient(clean, ambient, rng), noise, rng)
+    truth = scalar_curvature(embed, u[eval_rows])
+    info = {"ambient_dim": ambient, "eval_rows_noised": noise > 0, **(meta or {})}
+    return Sample(points=points, eval_idx=np.asarray(eval_rows, dtype=np.int64), curvature=truth,
+                  dim=dim, meta=info)

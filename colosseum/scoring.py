@@ -1,0 +1,113 @@
+"""Scores of signed curvature estimates against the truth.
+
+Sign metrics ignore points whose true |S| <= zero_tol (too flat to have a sign); an abstention
+(NaN estimate) counts as a miss there and lowers coverage. Rank and correlation metrics use the
+points with a finite estimate. Every function takes (truth, estimate, zero_tol) arrays and
+returns a float, NaN where the metric is undefined (e.g. AUROC with one class).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+
+def _signed(truth, est, zero_tol):
+    truth, est = np.asarray(truth, dtype=float), np.asarray(est, dtype=float)
+    keep = np.abs(truth) > zero_tol
+    return truth[keep], est[keep]
+
+
+def sign_accuracy(truth, est, zero_tol=0.0) -> float:
+    """Share of signed points whose estimate has the true sign (NaN or 0 estimates are misses)."""
+    t, e = _signed(truth, est, zero_tol)
+    return float(np.mean(np.sign(e) == np.sign(t))) if t.size else np.nan
+
+
+def balanced_sign_accuracy(truth, est, zero_tol=0.0) -> float:
+    """Mean over the true sign classes present of each class's sign recall: 0.5 for a constant."""
+    t, e = _signed(truth, est, zero_tol)
+    recalls = [np.mean(np.sign(e[t * s > 0]) == s) for s in (-1.0, 1.0) if np.any(t * s > 0)]
+    return float(np.mean(recalls)) if recalls else np.nan
+
+
+def coverage(truth, est, zero_tol=0.0) -> float:
+    """Share of evaluation points with a finite estimate (not abstained)."""
+    est = np.asarray(est, dtype=float)
+    return float(np.mean(np.isfinite(est))) if est.size else np.nan
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    return pd.Series(x).rank(method="average").to_numpy()
+
+
+def auroc(truth, est, zero_tol=0.0) -> float:
+    """Probability that a positive-curvature point gets a higher estimate than a negative one
+    (ties count half); finite estimates of signed points only; NaN unless both classes occur."""
+    t, e = _signed(truth, est, zero_tol)
+    ok = np.isfinite(e)
+    t, e = t[ok], e[ok]
+    pos, neg = int(np.sum(t > 0)), int(np.sum(t < 0))
+    if pos == 0 or neg == 0:
+        return np.nan
+    r = _ranks(e)
+    return float((r[t > 0].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def _finite_pairs(truth, est):
+    truth, est = np.asarray(truth, dtype=float), np.asarray(est, dtype=float)
+    ok = np.isfinite(est) & np.isfinite(truth)
+    return truth[ok], est[ok]
+
+
+def pearson(truth, est, zero_tol=0.0) -> float:
+    """Pearson correlation of estimate and truth over finite estimates (NaN if either is constant)."""
+    t, e = _finite_pairs(truth, est)
+    if t.size < 3 or np.ptp(t) == 0 or np.ptp(e) == 0:
+        return np.nan
+    return float(np.corrcoef(t, e)[0, 1])
+
+
+def spearman(truth, est, zero_tol=0.0) -> float:
+    """Spearman rank correlation over finite estimates."""
+    t, e = _finite_pairs(truth, est)
+    return pearson(_ranks(t), _ranks(e)) if t.size >= 3 else np.nan
+
+
+Metric = Callable[..., float]
+METRICS: dict[str, Metric] = {
+    "sign_accuracy": sign_accuracy,
+    "balanced_sign_accuracy": balanced_sign_accuracy,
+    "coverage": coverage,
+    "auroc": auroc,
+    "pearson": pearson,
+    "spearman": spearman,
+}
+#: Statuses whose points are scored: failures count as abstentions; `skipped` cells (declined) do not.
+SCORED_STATUSES = ("ok", "error", "timeout")
+
+
+def metric_values(points: pd.DataFrame, metrics=tuple(METRICS)) -> dict[str, float]:
+    """Every metric on a set of point rows (columns true_curvature, estimate, zero_tol)."""
+    rows = points[points["point"] >= 0]
+    truth, est = rows["true_curvature"].to_numpy(float), rows["estimate"].to_numpy(float)
+    tol = rows["zero_tol"].to_numpy(float)
+    # a per-row tolerance: apply it by blanking flat rows' truth for the sign metrics
+    flat = np.abs(truth) <= tol
+    signed_truth = np.where(flat, 0.0, truth)
+    out = {}
+    for name in metrics:
+        fn = METRICS[name]
+        out[name] = fn(truth, est, 0.0) if name in ("coverage", "pearson", "spearman") else fn(
+            signed_truth, est, 0.0)
+    return out
+
+
+def class_shares(points: pd.DataFrame) -> tuple[int, float]:
+    """(number of signed points, share of them with positive true curvature)."""
+    rows = points[points["point"] >= 0]
+    t = rows["true_curvature"].to_numpy(float)
+    signed = np.abs(t) > rows["zero_tol"].to_numpy(float)
+    n = int(signed.sum())
+    return n, (float(np.mean(t[signed] > 0)) if n else np.nan)

@@ -1,0 +1,36 @@
+"""The d-dimensional saddle: the graph of scale * sum_j (-1)^j x_j^2 over a box, volume-uniform."""
+import jax.numpy as jnp
+import numpy as np
+
+from colosseum.geometry import volume_element
+from colosseum.registry import register_dataset
+from colosseum.sampling import Box, cloud_from_parameters, interior_rows, volume_uniform
+
+
+def saddle_graph(dim: int, scale: float):
+    signs = jnp.array([(-1.0) ** j for j in range(1, dim + 1)])
+
+    def embed(x):
+        return jnp.concatenate([x, (scale * jnp.sum(signs * x * x))[None]])
+    return embed
+
+
+@register_dataset("saddle")
+def saddle(*, seed: int, dim: int = 2, scale: float = 1.0, half_width: float = 1.0,
+           n_points: int = 1000, n_eval: int = 8, eval_margin: float = 0.5, noise: float = 0.0,
+           ambient_dim: int | None = None, zero_tol: float = 1e-6):
+    if dim < 2 or scale == 0 or half_width <= 0:
+        raise ValueError(f"saddle needs dim >= 2, scale != 0 and half_width > 0; "
+                         f"got dim={dim}, scale={scale}, half_width={half_width}")
+    if not 0 <= eval_margin < 1:
+        raise ValueError(f"eval_margin is a fraction of half_width in [0, 1), got {eval_margin}")
+    rng = np.random.default_rng(seed)
+    embed = saddle_graph(dim, scale)
+    box = Box(dim, half_width)
+    # det g = 1 + |grad f|^2 is convex for a quadratic f, so its maximum sits at a vertex: an exact bound.
+    bound = float(volume_element(embed, box.vertices()).max())
+    u, info = volume_uniform(embed, box, n_points - 1, rng, bound=bound)
+    u = np.concatenate([np.zeros((1, dim)), u])  # row 0: the saddle point
+    rows = interior_rows(box.boundary_distance(u), eval_margin * half_width, n_eval, rng)
+    return cloud_from_parameters(embed, u, rows, dim=dim, ambient_dim=ambient_dim, noise=noise, rng=rng,
+                                 meta={"kind": "patch", **info})

@@ -1,0 +1,27 @@
+"""Trivial baselines every leaderboard shows: what imbalance buys, chance, and a perfect score."""
+import numpy as np
+
+from colosseum.registry import register_method
+
+
+@register_method("oracle", needs_truth=True)
+def oracle(points, eval_idx, dim, *, seed: int, truth):
+    """Returns the true curvature (filled in by the runner): it must score 1.0, guarding the scorer."""
+    truth = np.asarray(truth, dtype=np.float64)
+    if truth.shape != eval_idx.shape:
+        raise ValueError(f"oracle got truth of shape {truth.shape} for {eval_idx.shape} eval rows")
+    return truth
+
+
+@register_method("constant")
+def constant(points, eval_idx, dim, *, seed: int, sign: int = -1):
+    """One sign everywhere: its plain accuracy is the class share, its balanced accuracy 0.5."""
+    if sign not in (-1, 1):
+        raise ValueError(f"constant: sign must be -1 or +1, got {sign}")
+    return np.full(eval_idx.shape, float(sign))
+
+
+@register_method("random_sign")
+def random_sign(points, eval_idx, dim, *, seed: int):
+    """+1 or -1 with probability 1/2 each, from the seed: chance level."""
+    return np.random.default_rng(seed).choice([-1.0, 1.0], size=eval_idx.shape)
