@@ -77,7 +77,13 @@ class CellSpec:
         return _digest({"key": self.key, "code": self.code})
 
     def label(self) -> str:
-        return f"{self.dataset} × {self.method} seed={self.seed}"
+        """Short human name: parameters that differ from the registered defaults are shown."""
+        def changed(kind: str, name: str, params: Mapping[str, Any]) -> str:
+            defaults = registry.entry(kind, name).defaults
+            diff = [f"{k}={v}" for k, v in params.items() if _canonical(defaults.get(k)) != _canonical(v)]
+            return f"{name}({', '.join(diff)})" if diff else name
+        return (f"{changed(registry.DATASET, self.dataset, self.dataset_params)} × "
+                f"{changed(registry.METHOD, self.method, self.method_params)} seed={self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "dataset_params": dict(self.dataset_params), "method": self.method,

@@ -6,6 +6,7 @@ and a one-line summary at the end. `colosseum.cli.main` turns failures into a no
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .cells import CellSpec, compute_cell, failure
 from .provenance import provenance
 
 RERUN_MODES = ("none", "failed", "all")
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 # ----------------------------------------------------------------------------- config -> cell

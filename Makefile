@@ -1,0 +1,31 @@
+# Every target bootstraps .venv from nothing (python3 -m venv + pip install -e .[dev,launchers]) first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+ARGS   ?=
+PYTEST ?= -q
+
+.PHONY: install run test bench contract lint clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -qq --upgrade pip
+	$(PY) -m pip install -qq -e ".[dev,launchers]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## the default benchmark (configs/experiment/quick.yaml); pass Hydra overrides as ARGS="..."
+	$(VENV)/bin/colosseum $(ARGS)
+
+test: $(STAMP)  ## the whole test suite
+	$(PY) -m pytest $(PYTEST)
+
+contract: $(STAMP)  ## the public contract of DESIGN.md, checked on every registered dataset and method
+	$(PY) ../shared/tools/check_contract.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check colosseum methods datasets tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,22 @@
+"""Shared helpers: run the `colosseum` console script in a subprocess, as a user would."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = ROOT / "tests" / "plugins"
+BIN = Path(sys.executable).parent
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 300, script: str = "colosseum") -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / script), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def plugin_args() -> list[str]:
+    """Overrides that make the misbehaving test plugins and their configs available."""
+    return [f"plugin_dirs=[{PLUGINS}]", f"hydra.searchpath=[file://{PLUGINS / 'configs'}]"]

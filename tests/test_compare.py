@@ -1,0 +1,81 @@
+"""Comparing runs: cells line up by identity; a planted change is flagged, an unchanged run is not."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from colosseum import compare, results
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cmp")
+    out = run_cli("-m", "dataset=sphere_cap,saddle", "method=random_sign", "seed=0,1,2,3,4,5",
+                  f"run_dir={tmp / 'a'}", cwd=tmp)
+    assert out.returncode == 0, out.stderr
+    return tmp / "a"
+
+
+def _plant(src, dst, fn):
+    shutil.copytree(src, dst)
+    for f in (dst / "cells").glob("*.parquet"):
+        df = pd.read_parquet(f)
+        fn(df).to_parquet(f, index=False)
+
+
+def test_unchanged_run_is_not_flagged(base_run, tmp_path):
+    same = tmp_path / "same"
+    shutil.copytree(base_run, same)
+    table = compare.compare(base_run, same, n_boot=200)
+    defined = table[table["metric"] != "auroc"]
+    assert (defined["diff"] == 0).all()
+    # each dataset here has one true sign, so AUROC is undefined rather than 0.5
+    assert table.loc[table["metric"] == "auroc", "diff"].isna().all()
+    assert not table["significant"].any()
+    assert (table["n_cells"] == 6).all()
+
+
+def test_planted_improvement_is_flagged(base_run, tmp_path):
+    better = tmp_path / "better"
+    _plant(base_run, better, lambda df: df.assign(estimate=df["true_curvature"]))  # perfect estimates
+    table = compare.compare(base_run, better, n_boot=300).set_index(["dataset", "metric"])
+    row = table.loc[("saddle", "sign_accuracy")]
+    a = results.leaderboard(results.load(base_run), by=("dataset",)).set_index("dataset")
+    assert row["a"] == pytest.approx(a.loc["saddle", "sign_accuracy"])
+    assert row["b"] == 1.0 and row["diff"] == pytest.approx(1.0 - row["a"])
+    assert row["significant"] and row["ci_low"] > 0
+
+
+def test_cells_match_by_identity_not_by_run(base_run, tmp_path):
+    # a run holding only half the seeds compares on the matched half, and says what is unmatched
+    half = tmp_path / "half"
+    shutil.copytree(base_run, half)
+    df = results.load(half)
+    for cid in df.loc[df["seed"] >= 3, "cell_id"].unique():
+        results.cell_path(half, cid).unlink()
+    with pytest.warns(UserWarning, match="missing"):
+        table = compare.compare(base_run, half, n_boot=50)
+    assert (table["n_cells"] == 3).all() and (table["only_a"] == 3).all()
+
+
+def test_compare_cli_writes_csv_and_markdown(base_run, tmp_path):
+    better = tmp_path / "better"
+    _plant(base_run, better, lambda df: df.assign(estimate=np.sign(df["true_curvature"]),
+                                                  **{"prov.git_commit": "planted"}))
+    out = run_cli(str(base_run), str(better), "--n-boot", "200", "--csv", str(tmp_path / "c.csv"),
+                  "--markdown", str(tmp_path / "c.md"), cwd=tmp_path, script="colosseum-compare")
+    assert out.returncode == 0, out.stderr
+    csv = pd.read_csv(tmp_path / "c.csv")
+    assert set(csv["metric"]) == set(compare.DEFAULT_METRICS)
+    assert csv.loc[csv["metric"] == "sign_accuracy", "significant"].all()
+    md = (tmp_path / "c.md").read_text()
+    assert "| dataset |" in md and "git_commit" in md and "planted" in md
+
+
+def test_compare_cli_rejects_a_non_run(tmp_path):
+    out = run_cli(str(tmp_path), str(tmp_path), cwd=tmp_path, script="colosseum-compare")
+    assert out.returncode == 2 and "not a run directory" in out.stderr
