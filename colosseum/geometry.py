@@ -72,3 +72,19 @@ def volume_element(embed: Embedding, u) -> np.ndarray:
 def metric_condition(embed: Embedding, u) -> np.ndarray:
     """cond(g) at u: large values flag a degenerate chart (e.g. a pole of spherical coordinates)."""
     return _pointwise(_metric_condition_at, embed, u)
+
+
+def scalar_curvature_family(family: Callable[[jax.Array, jax.Array], jax.Array], params, u) -> np.ndarray:
+    """Scalar curvature of many members of a parametrized family at once.
+
+    family(theta, u) -> R^D is one immersion per parameter vector theta; params has shape (k, p)
+    and u shape (d,) (the same point for every member) or (k, d). Returns (k,) float64. One
+    compiled call for the whole batch: cheap when a dataset draws many candidate surfaces.
+    """
+    with jax.enable_x64(True):
+        theta = jnp.asarray(np.asarray(params, dtype=np.float64))
+        pts = jnp.asarray(np.asarray(u, dtype=np.float64))
+        if pts.ndim == 1:
+            pts = jnp.broadcast_to(pts, (theta.shape[0], pts.shape[0]))
+        fn = jax.jit(jax.vmap(lambda th, v: _scalar_curvature_at(lambda w: family(th, w), v)))
+        return np.asarray(fn(theta, pts), dtype=np.float64)
