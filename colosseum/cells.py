@@ -96,10 +96,11 @@ class CellSpec:
 
 
 def _flat_meta(meta: Mapping[str, Any], prefix: str = "meta.") -> dict[str, Any]:
-    """Scalar entries of a sample's meta, flattened to `meta.<key>` columns (params are stored apart)."""
+    """Scalar entries of a sample's meta, flattened to `meta.<key>` columns (params are stored apart;
+    arrays, i.e. per-point data such as eval_params, stay out of the cell's columns)."""
     out: dict[str, Any] = {}
     for k, v in meta.items():
-        if k in ("params", "name", "seed"):
+        if k in ("params", "name", "seed") or isinstance(v, np.ndarray):
             continue
         if isinstance(v, Mapping):
             out.update(_flat_meta(v, f"{prefix}{k}."))

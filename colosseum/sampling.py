@@ -57,7 +57,6 @@ class Ball:
         return self.radius - np.linalg.norm(np.atleast_2d(u), axis=1)
 
 
-Domain = Box | Ball
 
 
 def uniform_ball(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,17 +144,22 @@ def geodesic_cap(dim: int, angle: float, n: int, rng: np.random.Generator) -> tu
     return direction, np.concatenate(psi)[:n]
 
 
-def interior_rows(boundary_distance: np.ndarray, margin: float, count: int, rng: np.random.Generator,
-                  always: tuple[int, ...] = (0,)) -> np.ndarray:
-    """Evaluation rows: the rows in `always`, then `count - len(always)` random rows whose distance to
-    the domain boundary is at least `margin`."""
-    pool = np.setdiff1d(np.nonzero(boundary_distance >= margin)[0], np.asarray(always, dtype=int))
+def pick_rows(eligible: np.ndarray, count: int, rng: np.random.Generator,
+              always: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Evaluation rows: the rows in `always`, then `count - len(always)` random eligible rows, sorted."""
+    pool = np.setdiff1d(np.nonzero(eligible)[0], np.asarray(always, dtype=int))
     extra = max(0, count - len(always))
     if pool.size < extra:
-        raise ValueError(f"only {pool.size} points lie {margin} inside the domain; {extra} evaluation "
-                         "points were asked for (lower n_eval or eval_margin, or raise n_points)")
+        raise ValueError(f"only {pool.size} points are eligible as evaluation points but {extra} were asked "
+                         "for (lower n_eval or eval_margin, or raise n_points)")
     picked = rng.choice(pool, size=extra, replace=False) if extra else np.zeros(0, dtype=int)
     return np.concatenate([np.asarray(always, dtype=int), np.sort(picked)]).astype(np.int64)
+
+
+def interior_rows(boundary_distance: np.ndarray, margin: float, count: int, rng: np.random.Generator,
+                  always: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Evaluation rows at least `margin` from the domain's boundary (plus the rows in `always`)."""
+    return pick_rows(boundary_distance >= margin, count, rng, always)
 
 
 def evaluate(embed: Embedding, u: np.ndarray) -> np.ndarray:
@@ -172,8 +176,8 @@ def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray
                           meta: dict | None = None):
     """Build a Sample: embed u, rotate into R^ambient_dim, add noise; truth from the Gauss equation.
 
-    The truth at each evaluation row is the scalar curvature at its clean parameter; the
-    evaluation rows are noised like every other row (recorded in meta).
+    The truth at each evaluation row is the scalar curvature at its clean parameter (kept as
+    meta["eval_params"]); the evaluation rows are noised like every other row (recorded in meta).
     """
     from .contract import Sample
     from .geometry import scalar_curvature
@@ -186,6 +190,32 @@ def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray
         raise ValueError(f"noise must be >= 0, got {noise}")
     points = add_noise(place_in_ambient(clean, ambient, rng), noise, rng)
     truth = scalar_curvature(embed, u[eval_rows])
-    info = {"ambient_dim": ambient, "eval_rows_noised": noise > 0, **(meta or {})}
+    info = {"ambient_dim": ambient, "eval_rows_noised": noise > 0, "eval_params": np.asarray(u[eval_rows]),
+            **(meta or {})}
     return Sample(points=points, eval_idx=np.asarray(eval_rows, dtype=np.int64), curvature=truth,
                   dim=dim, meta=info)
+
+
+@dataclass(frozen=True)
+class Rect:
+    """The parameter rectangle prod_i [low_i, high_i] (angles of closed surfaces, bounded strips)."""
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    @property
+    def dim(self) -> int:
+        return len(self.low)
+
+    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=(n, self.dim))
+
+    def grid(self, per_axis: int) -> np.ndarray:
+        axes = [np.linspace(lo, hi, per_axis) for lo, hi in zip(self.low, self.high)]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
+
+    def vertices(self) -> np.ndarray:
+        return self.grid(2)
+
+
+Domain = Box | Ball | Rect

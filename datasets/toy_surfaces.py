@@ -1,0 +1,84 @@
+"""Classic surfaces in R^3 evaluated pointwise, both signs or strong variation of curvature:
+the torus and the ellipsoid (closed: every point is interior) and the one-sheet hyperboloid
+(a bounded strip of it). Volume-uniform by rejection on the parameter rectangle."""
+import jax.numpy as jnp
+import numpy as np
+
+from colosseum.geometry import metric_condition
+from colosseum.registry import register_dataset
+from colosseum.sampling import Rect, cloud_from_parameters, interior_rows, pick_rows, volume_uniform
+
+PI = float(np.pi)
+
+
+def _check(n_points: int, n_eval: int, **positive: float) -> None:
+    bad = {k: v for k, v in positive.items() if not v > 0}
+    if bad:
+        raise ValueError(f"these parameters must be > 0: {bad}")
+    if not 0 < n_eval <= n_points:
+        raise ValueError(f"need 0 < n_eval <= n_points, got n_eval={n_eval}, n_points={n_points}")
+
+
+def torus_embedding(major_radius: float, minor_radius: float):
+    def embed(u):  # u = (theta around the tube, phi around the axis)
+        ring = major_radius + minor_radius * jnp.cos(u[0])
+        return jnp.stack([ring * jnp.cos(u[1]), ring * jnp.sin(u[1]), minor_radius * jnp.sin(u[0])])
+    return embed
+
+
+@register_dataset("torus")
+def torus(*, seed: int, major_radius: float = 2.0, minor_radius: float = 1.0, n_points: int = 1000,
+          n_eval: int = 64, noise: float = 0.0, ambient_dim: int | None = None, zero_tol: float = 0.02):
+    _check(n_points, n_eval, major_radius=major_radius, minor_radius=minor_radius)
+    if minor_radius >= major_radius:
+        raise ValueError(f"a ring torus needs minor_radius < major_radius, got {minor_radius} >= {major_radius}")
+    rng = np.random.default_rng(seed)
+    embed = torus_embedding(major_radius, minor_radius)
+    u, info = volume_uniform(embed, Rect((-PI, -PI), (PI, PI)), n_points, rng)
+    rows = pick_rows(np.ones(n_points, dtype=bool), n_eval, rng, always=())  # closed: every point is interior
+    return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
+                                 meta={"kind": "closed", **info})
+
+
+def ellipsoid_embedding(a: float, b: float, c: float):
+    def embed(u):  # u = (theta longitude, phi colatitude)
+        return jnp.stack([a * jnp.cos(u[0]) * jnp.sin(u[1]), b * jnp.sin(u[0]) * jnp.sin(u[1]),
+                          c * jnp.cos(u[1])])
+    return embed
+
+
+@register_dataset("ellipsoid")
+def ellipsoid(*, seed: int, a: float = 3.0, b: float = 2.0, c: float = 1.0, n_points: int = 1000,
+              n_eval: int = 64, noise: float = 0.0, ambient_dim: int | None = None, zero_tol: float = 1e-6,
+              max_chart_condition: float = 1e6):
+    _check(n_points, n_eval, a=a, b=b, c=c)
+    rng = np.random.default_rng(seed)
+    embed = ellipsoid_embedding(a, b, c)
+    u, info = volume_uniform(embed, Rect((-PI, 0.0), (PI, PI)), n_points, rng)
+    # the angle chart degenerates at the poles: evaluate only where the metric is well conditioned
+    rows = pick_rows(metric_condition(embed, u) <= max_chart_condition, n_eval, rng, always=())
+    return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
+                                 meta={"kind": "closed", **info})
+
+
+def hyperboloid_embedding(a: float, c: float):
+    def embed(u):  # u = (height parameter, angle)
+        ring = a * jnp.sqrt(u[0] ** 2 + 1)
+        return jnp.stack([ring * jnp.cos(u[1]), ring * jnp.sin(u[1]), c * u[0]])
+    return embed
+
+
+@register_dataset("hyperboloid")
+def hyperboloid(*, seed: int, a: float = 1.0, c: float = 1.0, half_height: float = 1.5, n_points: int = 1000,
+                n_eval: int = 32, eval_margin: float = 0.5, noise: float = 0.0, ambient_dim: int | None = None,
+                zero_tol: float = 1e-6):
+    _check(n_points, n_eval, a=a, c=c, half_height=half_height)
+    if not 0 <= eval_margin < 1:
+        raise ValueError(f"eval_margin is a fraction of half_height in [0, 1), got {eval_margin}")
+    rng = np.random.default_rng(seed)
+    embed = hyperboloid_embedding(a, c)
+    u, info = volume_uniform(embed, Rect((-half_height, -PI), (half_height, PI)), n_points - 1, rng)
+    u = np.concatenate([np.zeros((1, 2)), u])  # row 0: on the waist
+    rows = interior_rows(half_height - np.abs(u[:, 0]), eval_margin * half_height, n_eval, rng)
+    return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
+                                 meta={"kind": "patch", **info})
