@@ -53,7 +53,7 @@ def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding
         batch = arr[None] if arr.ndim == 1 else arr
         out = jax.jit(jax.vmap(lambda v: fn(embed, v)))(batch)
         out = np.asarray(out, dtype=np.float64)
-    return out[0] if arr.ndim == 1 else out
+    return np.asarray(out[0]) if arr.ndim == 1 else out
 
 
 def scalar_curvature(embed: Embedding, u) -> np.ndarray:

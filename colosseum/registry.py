@@ -163,12 +163,18 @@ def _schema(kind: str, name: str, func: Callable[..., Any], filled: tuple[str, .
 
 # ----------------------------------------------------------------------------- discovery
 
-def add_plugin_dirs(dirs: Iterable[str | os.PathLike[str]]) -> None:
-    """Add folders whose `.py` files register datasets or methods (loaded on next use)."""
-    for d in dirs:
-        p = Path(d).expanduser().resolve()
-        if not p.is_dir():
-            raise ValueError(f"plugin folder {str(d)!r} does not exist")
+def add_plugin_dirs(dirs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> None:
+    """Add folders whose `.py` files register datasets or methods (loaded on next use).
+
+    Takes one folder or a list of folders; all are checked before any is added.
+    """
+    if isinstance(dirs, (str, os.PathLike)):
+        dirs = [dirs]
+    resolved = [Path(d).expanduser().resolve() for d in dirs]
+    missing = [str(d) for d, p in zip(dirs, resolved) if not p.is_dir()]
+    if missing:
+        raise ValueError("; ".join(f"plugin folder {m!r} does not exist" for m in missing))
+    for p in resolved:
         if p not in _EXTRA_DIRS:
             _EXTRA_DIRS.append(p)
 

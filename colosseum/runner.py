@@ -33,9 +33,14 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return Path(str(cfg.run_dir)).expanduser().absolute()
 
 
+def _plugin_dirs(cfg: DictConfig) -> list[str]:
+    dirs = cfg.get("plugin_dirs") or []
+    return [str(dirs)] if isinstance(dirs, str) else [str(d) for d in dirs]
+
+
 def spec_from_config(cfg: DictConfig) -> CellSpec:
     """The cell a composed config describes (plugin folders of the config are loaded first)."""
-    registry.add_plugin_dirs(list(cfg.get("plugin_dirs") or []))
+    registry.add_plugin_dirs(_plugin_dirs(cfg))
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     method = OmegaConf.to_container(cfg.method, resolve=True)
     assert isinstance(dataset, dict) and isinstance(method, dict)
@@ -130,7 +135,7 @@ def run_cell(cfg: DictConfig) -> str:
         return "cached"
     mode = str(cfg.get("isolation", "subprocess"))
     if mode == "subprocess":
-        payload = _worker(list(cfg.get("plugin_dirs") or [])).run(spec, float(cfg.timeout_s))
+        payload = _worker(_plugin_dirs(cfg)).run(spec, float(cfg.timeout_s))
     elif mode == "inline":
         payload = compute_cell(spec)
     else:

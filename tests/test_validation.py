@@ -138,7 +138,19 @@ def _unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def _method_returning(values_fn):
+@pytest.fixture
+def isolated_registry(monkeypatch):
+    """Test methods get unique names and are dropped from the (process-global) registry afterwards."""
+    registry.list_methods()  # load the built-ins before taking the snapshot
+    monkeypatch.setattr(registry, "_ENTRIES", {k: dict(v) for k, v in registry._ENTRIES.items()})
+
+
+@pytest.fixture
+def method_returning(isolated_registry):
+    return _make_method_returning
+
+
+def _make_method_returning(values_fn):
     name = _unique("test_validation_method")
 
     @register_method(name)
@@ -154,28 +166,28 @@ def _method_returning(values_fn):
     (lambda p, i: 0.0, r"\(\)"),
     (lambda p, i: np.zeros(p.shape[0]), r"\(20,\)"),
 ])
-def test_method_returning_wrong_shape_raises(make_out, shape):
-    method = _method_returning(make_out)
+def test_method_returning_wrong_shape_raises(make_out, shape, method_returning):
+    method = method_returning(make_out)
     with pytest.raises(ValueError, match=rf"returned shape {shape}, expected \(3,\)"):
         method(_cloud(), IDX, 2)
 
 
-def test_method_returning_non_numeric_values_raises():
-    method = _method_returning(lambda p, i: np.array(["a"] * i.size))
+def test_method_returning_non_numeric_values_raises(method_returning):
+    method = method_returning(lambda p, i: np.array(["a"] * i.size))
     with pytest.raises(ValueError, match="expected real numbers"):
         method(_cloud(), IDX, 2)
 
 
-def test_method_diagnostic_of_wrong_shape_raises():
-    method = _method_returning(lambda p, i: Estimate(values=np.zeros(i.size),
+def test_method_diagnostic_of_wrong_shape_raises(method_returning):
+    method = method_returning(lambda p, i: Estimate(values=np.zeros(i.size),
                                                      diagnostics={"radius": np.zeros(i.size + 2)}))
     with pytest.raises(ValueError, match=r"diagnostic 'radius' has shape \(5,\), expected \(3,\)"):
         method.estimate(_cloud(), IDX, 2)
 
 
-def test_method_wrapper_validates_inputs_before_calling():
+def test_method_wrapper_validates_inputs_before_calling(method_returning):
     calls = []
-    method = _method_returning(lambda p, i: calls.append(1) or np.zeros(i.size))
+    method = method_returning(lambda p, i: calls.append(1) or np.zeros(i.size))
     pts = _cloud()
     pts[2, 0] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
@@ -187,25 +199,25 @@ def test_method_wrapper_validates_inputs_before_calling():
     assert calls == []
 
 
-def test_method_sees_read_only_float64_points_and_returns_float64():
+def test_method_sees_read_only_float64_points_and_returns_float64(method_returning):
     seen = {}
 
     def body(p, i):
         seen["dtype"], seen["writeable"], seen["idx"] = p.dtype, p.flags.writeable, i.dtype
         return np.arange(i.size, dtype=np.int32)  # integers are accepted and converted
 
-    method = _method_returning(body)
+    method = method_returning(body)
     out = method(np.arange(60).reshape(20, 3), [0, 1, 2], 2)
     assert seen == {"dtype": np.float64, "writeable": False, "idx": np.int64}
     assert out.dtype == np.float64 and out.tolist() == [0.0, 1.0, 2.0]
 
 
-def test_method_that_writes_into_points_cannot_corrupt_the_callers_cloud():
+def test_method_that_writes_into_points_cannot_corrupt_the_callers_cloud(method_returning):
     def body(p, i):
         p[0, 0] = 1e9  # must fail: the cloud is read-only
         return np.zeros(i.size)
 
-    method = _method_returning(body)
+    method = method_returning(body)
     cloud = _cloud()
     before = cloud.copy()
     with pytest.raises(ValueError, match="read-only"):
