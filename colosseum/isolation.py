@@ -1,23 +1,33 @@
-"""Run cells in a spawned worker process so that a hung cell can be killed at its timeout.
+"""Run cells in a worker process so that a hung cell can be killed at its timeout.
 
-The worker is started with the `spawn` method (never fork after JAX is initialised) and is
-reused across cells, so JAX is imported once per worker, not once per cell. A timeout or a
-crash kills it; the next cell starts a fresh one.
+The worker is a fresh interpreter (`python -m colosseum.isolation`, never a fork after JAX is
+initialised) talking over a socket pair; it does not depend on the parent's multiprocessing
+start method, so it works the same inside joblib/loky, submitit and Ray workers. It is reused
+across cells, so JAX is imported once per worker, not once per cell. A timeout or a crash
+kills it; the next cell starts a fresh one.
 """
 from __future__ import annotations
 
 import atexit
-import multiprocessing as mp
+import json
+import socket
+import subprocess
+import sys
 import time
+from multiprocessing.connection import Connection
 from typing import Any
 
 from .cells import CellSpec, compute_cell, failure
+
+STARTUP_TIMEOUT_S = 300.0
 
 
 def _serve(conn, plugin_dirs: list[str]) -> None:  # runs in the worker
     from . import registry
 
     registry.add_plugin_dirs(plugin_dirs)
+    registry.list_methods()  # import every plugin (and JAX) before the first cell's clock starts
+    conn.send(("ready", {}))
     while True:
         try:
             job = conn.recv()
@@ -39,25 +49,33 @@ class CellWorker:
         self._conn: Any = None
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.plugin_dirs), daemon=False,
-                                 name="colosseum-cell")
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        # registered after multiprocessing's own exit hook, so it runs first (atexit is LIFO)
+        mine, theirs = socket.socketpair()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "colosseum.isolation", str(theirs.fileno()), json.dumps(self.plugin_dirs)],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        theirs.close()
+        self._conn = Connection(mine.detach())
         atexit.register(self.close)
+        # start-up (interpreter, JAX, plugins) is not part of any cell's time limit
+        if not self._conn.poll(STARTUP_TIMEOUT_S) or self._conn.recv()[0] != "ready":
+            self._kill()
+            raise RuntimeError(f"the cell worker did not start within {STARTUP_TIMEOUT_S} s")
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
+            self._proc.wait(5)
+        if self._conn is not None:
+            self._conn.close()
         self._proc = self._conn = None
 
     def run(self, spec: CellSpec, timeout_s: float) -> dict[str, Any]:
-        if self._proc is None or not self._proc.is_alive():
-            self._start()
+        if self._proc is None or self._proc.poll() is not None:
+            self._kill()
+            try:
+                self._start()
+            except (RuntimeError, EOFError, OSError) as exc:
+                return failure("error", exc, phase="dataset")
         self._conn.send(spec.to_dict())
         deadline = time.monotonic() + timeout_s
         partial: dict[str, Any] = {}
@@ -71,7 +89,7 @@ class CellWorker:
                                                  phase="method" if partial else "dataset")}
                 kind, info = self._conn.recv()
             except (EOFError, ConnectionError, OSError):
-                code = self._proc.exitcode if self._proc is not None else None
+                code = self._proc.poll() if self._proc is not None else None
                 self._kill()
                 return {**partial, **failure("error", message=f"worker process died (exit code {code})",
                                              phase="method" if partial else "dataset")}
@@ -81,10 +99,14 @@ class CellWorker:
                 return info
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
+        if self._proc is not None and self._proc.poll() is None:
             try:
                 self._conn.send(None)
-                self._proc.join(5)
-            except (BrokenPipeError, OSError):
+                self._proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])), json.loads(sys.argv[2]))

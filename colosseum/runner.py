@@ -7,6 +7,7 @@ and a one-line summary at the end. `colosseum.cli.main` turns failures into a no
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,6 +65,28 @@ class Session:
     progress: Progress | None = None
     task: Any = None
     started: float = field(default_factory=time.monotonic)
+    #: cells run in other processes (joblib, submitit, ray): progress comes from watching cell files
+    watch: dict[str, tuple[str, float]] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+    watcher: threading.Thread | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def poll(self) -> None:
+        """Count cells whose files were (re)written since the sweep began (parallel launchers)."""
+        with self.lock:
+            for cid, (label, mtime) in list(self.watch.items()):
+                path = results.cell_path(self.run_dir, cid)
+                if path.exists() and path.stat().st_mtime_ns != mtime:
+                    status = results.cell_status(self.run_dir, cid)
+                    if status is None:
+                        continue
+                    del self.watch[cid]
+                    self.cell_ids.append(cid)
+                    self.advance(label, status, time.monotonic() - self.started)
+
+    def _watch(self) -> None:
+        while not self.stop.wait(1.0):
+            self.poll()
 
     def advance(self, label: str, status: str, seconds: float) -> None:
         self.counts[status] += 1
@@ -196,14 +219,30 @@ def begin(config: DictConfig, configs: list[DictConfig]) -> None:
     specs = _specs(configs)
     if specs:
         results.write_manifest(run_dir, specs)
-    _SESSION = Session(run_dir=run_dir, total=len(configs) or None)
+    _SESSION = session = Session(run_dir=run_dir, total=len(configs) or None)
     console.print(f"colosseum: {len(configs) or '?'} cell(s) → {run_dir}", highlight=False)
     if len(configs) > 1:
-        _SESSION.progress = Progress(
+        session.progress = Progress(
             TextColumn("cells"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True)
-        _SESSION.task = _SESSION.progress.add_task("cells", total=len(configs), failed=0)
-        _SESSION.progress.start()
+        session.task = session.progress.add_task("cells", total=len(configs), failed=0)
+        session.progress.start()
+    if "BasicLauncher" not in str(config.hydra.launcher.get("_target_", "BasicLauncher")):
+        _watch_remote(session, specs, str(config.get("rerun", "none")))
+
+
+def _watch_remote(session: Session, specs: list[CellSpec], rerun: str) -> None:
+    """Jobs run in other processes: count finished cells from their files, in a thread."""
+    for spec in specs:
+        old = results.cell_status(session.run_dir, spec.cell_id)
+        if old is not None and (rerun == "none" or (rerun == "failed" and old not in results.FAILED)):
+            session.cell_ids.append(spec.cell_id)
+            session.advance(spec.label(), "cached", 0.0)
+            continue
+        path = results.cell_path(session.run_dir, spec.cell_id)
+        session.watch[spec.cell_id] = (spec.label(), path.stat().st_mtime_ns if path.exists() else -1)
+    session.watcher = threading.Thread(target=session._watch, name="colosseum-progress", daemon=True)
+    session.watcher.start()
 
 
 def finish() -> None:
@@ -211,6 +250,10 @@ def finish() -> None:
     session, _SESSION = _SESSION, None
     if session is None:
         return
+    if session.watcher is not None:
+        session.stop.set()
+        session.watcher.join()
+        session.poll()
     if session.progress is not None:
         session.progress.stop()
     _LAST = session

@@ -85,13 +85,13 @@ def test_failing_cell_is_isolated(tmp_path, plugin_args):
 
 def test_timeout_kills_the_cell_and_the_sweep_goes_on(tmp_path, plugin_args):
     run = tmp_path / "r"
-    out = run_cli("-m", "method=sleeper,oracle", "dataset=saddle", "timeout_s=5", f"run_dir={run}",
+    out = run_cli("-m", "method=sleeper,oracle", "dataset=saddle", "timeout_s=8", f"run_dir={run}",
                   *plugin_args, cwd=tmp_path, timeout=120)
     assert out.returncode == 1
     df = results.load(run)
     status = df.groupby("method")["status"].first().to_dict()
     assert status == {"sleeper": "timeout", "oracle": "ok"}
-    assert "timeout_s=5" in df[df["method"] == "sleeper"].iloc[0]["error"]
+    assert "timeout_s=8" in df[df["method"] == "sleeper"].iloc[0]["error"]
 
 
 def test_partial_run_and_leftover_temp_file(tmp_path):
