@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -40,11 +41,29 @@ def _serve(conn, plugin_dirs: list[str]) -> None:  # runs in the worker
         conn.send(("done", payload))
 
 
+def worker_env(threads: int | None) -> dict[str, str]:
+    """The worker's environment: set before its JAX starts, so XLA and BLAS honour the thread cap
+    (XLA ignores OMP_NUM_THREADS and threadpoolctl; its flags must be in place at start-up)."""
+    env = dict(os.environ)
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if threads:
+        n = str(int(threads))
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = n
+        flags = [f for f in env.get("XLA_FLAGS", "").split() if "intra_op_parallelism" not in f
+                 and "multi_thread_eigen" not in f]
+        flags += [f"--xla_cpu_multi_thread_eigen={'true' if int(threads) > 1 else 'false'}",
+                  f"intra_op_parallelism_threads={n}"]
+        env["XLA_FLAGS"] = " ".join(flags)
+    return env
+
+
 class CellWorker:
     """One spawned worker process; `run(spec, timeout_s)` returns the cell's payload."""
 
-    def __init__(self, plugin_dirs: list[str] | None = None) -> None:
+    def __init__(self, plugin_dirs: list[str] | None = None, threads: int | None = None) -> None:
         self.plugin_dirs = [str(p) for p in plugin_dirs or []]
+        self.threads = threads
         self._proc: Any = None
         self._conn: Any = None
 
@@ -52,7 +71,7 @@ class CellWorker:
         mine, theirs = socket.socketpair()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "colosseum.isolation", str(theirs.fileno()), json.dumps(self.plugin_dirs)],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=worker_env(self.threads))
         theirs.close()
         self._conn = Connection(mine.detach())
         atexit.register(self.close)

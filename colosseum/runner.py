@@ -116,14 +116,14 @@ def last_session() -> Session | None:
     return _LAST
 
 
-def _worker(plugin_dirs: list[str]):
+def _worker(plugin_dirs: list[str], threads: int | None):
     global _WORKER
     from .isolation import CellWorker
 
-    if _WORKER is None or _WORKER.plugin_dirs != [str(p) for p in plugin_dirs]:
+    if _WORKER is None or (_WORKER.plugin_dirs, _WORKER.threads) != ([str(p) for p in plugin_dirs], threads):
         if _WORKER is not None:
             _WORKER.close()
-        _WORKER = CellWorker(plugin_dirs)
+        _WORKER = CellWorker(plugin_dirs, threads)
     return _WORKER
 
 
@@ -158,7 +158,8 @@ def run_cell(cfg: DictConfig) -> str:
         return "cached"
     mode = str(cfg.get("isolation", "subprocess"))
     if mode == "subprocess":
-        payload = _worker(_plugin_dirs(cfg)).run(spec, float(cfg.timeout_s))
+        threads = cfg.get("threads_per_cell")
+        payload = _worker(_plugin_dirs(cfg), int(threads) if threads else None).run(spec, float(cfg.timeout_s))
     elif mode == "inline":
         payload = compute_cell(spec)
     else:
