@@ -16,6 +16,8 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 
 Embedding = Callable[[jax.Array], jax.Array]
+#: Rows per compiled call (the last block is smaller, so at most two shapes are compiled).
+CHUNK = 16_384
 
 
 def _frame(embed: Embedding, u: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -51,8 +53,10 @@ def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding
         if arr.ndim not in (1, 2):
             raise ValueError(f"u must have shape (d,) or (m, d), got {arr.shape}")
         batch = arr[None] if arr.ndim == 1 else arr
-        out = jax.jit(jax.vmap(lambda v: fn(embed, v)))(batch)
-        out = np.asarray(out, dtype=np.float64)
+        compiled = jax.jit(jax.vmap(lambda v: fn(embed, v)))
+        # blocks below 25,000 rows: jaxlib 0.10's batched LAPACK kernels can deadlock above that on 2 threads
+        out = np.concatenate([np.asarray(compiled(batch[i:i + CHUNK]), dtype=np.float64)
+                              for i in range(0, batch.shape[0], CHUNK)])
     return np.asarray(out[0]) if arr.ndim == 1 else out
 
 

@@ -96,7 +96,8 @@ def volume_uniform(embed: Embedding, domain: Domain, n: int, rng: np.random.Gene
         keep = u[rng.uniform(size=len(u)) * m < dens]
         accepted.append(keep)
         count += len(keep)
-    info["acceptance_rate"] = n / info["proposals"]
+        info["accepted"] = info.get("accepted", 0) + len(keep)
+    info["acceptance_rate"] = info.pop("accepted", 0) / info["proposals"]
     return np.concatenate(accepted)[:n], info
 
 

@@ -62,7 +62,7 @@ class Rect:
         return np.full(np.atleast_2d(u).shape[0], np.inf)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PatchModel:
     """The pixel grid, its Laplacian D and the D-orthonormal DCT basis A of one patch size."""
 
@@ -157,7 +157,7 @@ def klein_bottle(*, seed: int, patch_size: int = 3, rescale_offsets: bool = Fals
         raise ValueError(f"klein_bottle: patch_size must be an odd integer >= 3, got {patch_size!r}")
     p = int(patch_size)
     native = p * p - 1
-    if not isinstance(rescale_offsets, (bool, np.bool_)):
+    if rescale_offsets not in (True, False):
         raise ValueError(f"klein_bottle: rescale_offsets must be true or false, got {rescale_offsets!r}")
     if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 10:
         raise ValueError(f"klein_bottle: n_points must be an integer >= 10, got {n_points!r}")

@@ -191,7 +191,7 @@ def test_same_seed_same_cloud_other_seed_other_cloud():
 
 
 def test_pixel_noise_keeps_points_on_the_sphere_and_truth_clean():
-    kw = dict(seed=3, n_points=400, n_eval=20)
+    kw = {"seed": 3, "n_points": 400, "n_eval": 20}
     clean = registry.make_dataset("klein_bottle", **kw)
     small = registry.make_dataset("klein_bottle", noise=0.01, **kw)
     large = registry.make_dataset("klein_bottle", noise=0.03, **kw)
@@ -233,6 +233,7 @@ def test_patch_size_5_and_larger_ambient_space():
     ({"n_points": 50, "n_eval": 51}, "n_eval"),
     ({"n_points": 5}, "n_points"),
     ({"zero_tol": -1.0}, "zero_tol"),
+    ({"rescale_offsets": "yes"}, "rescale_offsets"),
 ])
 def test_bad_parameters_raise(params, match):
     with pytest.raises(ValueError, match=match):
