@@ -18,6 +18,8 @@ from jax.scipy.linalg import solve_triangular
 Embedding = Callable[[jax.Array], jax.Array]
 #: Rows per compiled call (the last block is smaller, so at most two shapes are compiled).
 CHUNK = 16_384
+#: Members per compiled call of scalar_curvature_family (hangs were seen at 10k members under load).
+FAMILY_CHUNK = 2_048
 
 
 def _frame(embed: Embedding, u: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -91,4 +93,5 @@ def scalar_curvature_family(family: Callable[[jax.Array, jax.Array], jax.Array],
         if pts.ndim == 1:
             pts = jnp.broadcast_to(pts, (theta.shape[0], pts.shape[0]))
         fn = jax.jit(jax.vmap(lambda th, v: _scalar_curvature_at(lambda w: family(th, w), v)))
-        return np.asarray(fn(theta, pts), dtype=np.float64)
+        return np.concatenate([np.asarray(fn(theta[i:i + FAMILY_CHUNK], pts[i:i + FAMILY_CHUNK]), dtype=np.float64)
+                               for i in range(0, theta.shape[0], FAMILY_CHUNK)])

@@ -42,19 +42,18 @@ def _serve(conn, plugin_dirs: list[str]) -> None:  # runs in the worker
 
 
 def worker_env(threads: int | None) -> dict[str, str]:
-    """The worker's environment: set before its JAX starts, so XLA and BLAS honour the thread cap
-    (XLA ignores OMP_NUM_THREADS and threadpoolctl; its flags must be in place at start-up)."""
+    """The worker's environment, fixed before its JAX starts (XLA reads its flags only at start-up).
+
+    XLA:CPU's Eigen thread pool is switched off: on 2 cores its batched LAPACK calls can deadlock
+    (seen with jaxlib 0.10 in scalar-curvature batches). `threads` caps OpenMP/BLAS threads.
+    """
     env = dict(os.environ)
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    flags = [f for f in env.get("XLA_FLAGS", "").split() if "multi_thread_eigen" not in f]
+    env["XLA_FLAGS"] = " ".join([*flags, "--xla_cpu_multi_thread_eigen=false"])
     if threads:
-        n = str(int(threads))
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = n
-        flags = [f for f in env.get("XLA_FLAGS", "").split() if "intra_op_parallelism" not in f
-                 and "multi_thread_eigen" not in f]
-        flags += [f"--xla_cpu_multi_thread_eigen={'true' if int(threads) > 1 else 'false'}",
-                  f"intra_op_parallelism_threads={n}"]
-        env["XLA_FLAGS"] = " ".join(flags)
+            env[var] = str(int(threads))
     return env
 
 

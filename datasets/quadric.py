@@ -24,7 +24,9 @@ Cloud (each attempt from its own sub-stream of the seed's second stream):
   eval_margin * half_width inside the box.
 - Sanity checks (colosseum.sanity) on the CLEAN points: at least min_neighbors other points
   within eval_radius * half_width of every evaluation point; at least min_per_direction of them
-  in each of the 2d tangent cones of half-angle 45 degrees around +-e_i of the true tangent frame;
+  in each of the 2d tangent cones of half-angle cone_angle (45 degrees, the ground-truth.md rule for
+  d <= 3; the cones shrink fast with d, so widen it or raise n_points for d >= 4) around +-e_i of
+  the true tangent frame;
   every evaluation point farther than that radius from the box's boundary. A failing draw is
   redrawn, at most max_resamples times, then ValueError names the failing check.
 - Then the cloud is rotated into R^ambient_dim and noised (every row, evaluation rows included);
@@ -224,6 +226,8 @@ def _validate(p: dict) -> None:
         problems.append(f"eval_margin is a fraction of half_width in [0, 1), got {p['eval_margin']}")
     if not 0 < p["eval_radius"] < 1:
         problems.append(f"eval_radius is a fraction of half_width in (0, 1), got {p['eval_radius']}")
+    if not 0 < p["cone_angle"] <= 90:
+        problems.append(f"cone_angle is a half-angle in degrees in (0, 90], got {p['cone_angle']}")
     if p["min_neighbors"] < 0 or p["min_per_direction"] < 0 or p["max_resamples"] < 0:
         problems.append("min_neighbors, min_per_direction and max_resamples must be >= 0")
     if problems:
@@ -237,7 +241,7 @@ def _validate(p: dict) -> None:
         raise ValueError(f"quadric: neighbourhood check can never pass: min_neighbors={p['min_neighbors']} "
                          f"other points are required but the cloud has n_points={p['n_points']}; raise "
                          "n_points or lower min_neighbors")
-    if 2 * d * p["min_per_direction"] > p["n_points"] - 1:
+    if p["cone_angle"] <= 45 and 2 * d * p["min_per_direction"] > p["n_points"] - 1:  # disjoint cones
         raise ValueError(f"quadric: tangent-coverage check can never pass: {2 * d} directions x "
                          f"min_per_direction={p['min_per_direction']} exceeds the {p['n_points'] - 1} other "
                          "points; raise n_points or lower min_per_direction")
@@ -287,7 +291,7 @@ def quadric(*, seed: int, dim: int = 2, codim: int = 1, half_width: float = 1.0,
             eig_max: float = 2.0, linear_scale: float = 0.0, cubic_scale: float = 0.0,
             sign: str = "balanced", min_abs_curvature: float = 0.1, max_abs_curvature: float | None = None,
             min_relative: float = 0.1, n_points: int = 1000, n_eval: int = 8, eval_margin: float = 0.5,
-            eval_radius: float = 0.25, min_neighbors: int = 5, min_per_direction: int = 1,
+            eval_radius: float = 0.25, min_neighbors: int = 5, min_per_direction: int = 1, cone_angle: float = 45.0,
             max_resamples: int = 20, noise: float = 0.0, ambient_dim: int | None = None,
             zero_tol: float = 0.05):
     p = {k: v for k, v in locals().items() if k != "seed"}
@@ -316,6 +320,7 @@ def quadric(*, seed: int, dim: int = 2, codim: int = 1, half_width: float = 1.0,
         clean, jac = probe(u)
         report = check_sampling(clean, rows, orthonormal_frames(jac[rows]), radius,
                                 min_neighbors=min_neighbors, min_per_direction=min_per_direction,
+                                half_angle=np.radians(cone_angle),
                                 boundary_distance=bdist[rows])
         for name in report.failed:
             failures[name] += 1
@@ -325,14 +330,15 @@ def quadric(*, seed: int, dim: int = 2, codim: int = 1, half_width: float = 1.0,
         advice = {"neighborhood": f"fewer than min_neighbors={min_neighbors} points within "
                                   f"eval_radius={eval_radius} * half_width of an evaluation point",
                   "tangent_coverage": f"fewer than min_per_direction={min_per_direction} neighbours in a "
-                                      "45-degree cone around a tangent axis",
+                                      f"{cone_angle}-degree cone around a tangent axis",
                   "interior": "an evaluation point within eval_radius of the box's boundary"}
         worst = [k for k in advice if failures[k]]
         raise ValueError(
             f"quadric (seed={seed}): sanity check(s) {', '.join(worst)} failed in all {max_resamples + 1} "
             f"draws ({'; '.join(advice[k] for k in worst)}; last draw: min neighbours "
             f"{int(report.neighbours.min())}, min per direction {int(report.cones.min())}); raise n_points "
-            "or eval_radius, or lower min_neighbors / min_per_direction, or allow more max_resamples")
+            "or eval_radius, or lower min_neighbors / min_per_direction, or widen cone_angle (d >= 4), or "
+            "allow more max_resamples")
     meta = {"kind": "patch", "sign_mode": sign, "sign_target": surface.target_sign,
             "curvature_centre": surface.curvature, "relative_index": surface.relative_index,
             "candidates_drawn": surface.candidates_drawn, "resamples": attempt,

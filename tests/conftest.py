@@ -1,9 +1,14 @@
 """Shared helpers: run the `colosseum` console script in a subprocess, as a user would."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+# before JAX starts in this process or any child: XLA:CPU's Eigen pool can deadlock batched LAPACK on 2 cores
+os.environ["XLA_FLAGS"] = " ".join([*[f for f in os.environ.get("XLA_FLAGS", "").split()
+                                      if "multi_thread_eigen" not in f], "--xla_cpu_multi_thread_eigen=false"])
 
 import pytest
 

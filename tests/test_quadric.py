@@ -191,6 +191,8 @@ def test_sanity_helpers_on_a_plane():
     assert sanity.neighbourhood_counts(pts, [0], 2.0).tolist() == [11]
     # +e1 holds 0, 20, 30 deg; +e2 60, 100; -e1 170, 200; -e2 260, 300; the normal offset counts for none
     np.testing.assert_array_equal(sanity.cone_counts(pts, [0], frames, 0.2), [[3, 2, 2, 2]])
+    # wider cones overlap: at 65 deg +e1 also takes 60 and 300, +e2 also 30
+    np.testing.assert_array_equal(sanity.cone_counts(pts, [0], frames, 0.2, np.radians(65)), [[5, 2, 3, 2]])
     rep = sanity.check_sampling(pts, [0], frames, 0.2, min_neighbors=11, min_per_direction=2,
                                 boundary_distance=[0.5])
     assert rep.failed == ("neighborhood",) and not rep.ok
@@ -225,6 +227,7 @@ def test_same_seed_same_cloud_different_seeds_differ():
     ({"zero_tol": 0.5}, "zero_tol must be in"),
     ({"min_abs_curvature": 2.0, "max_abs_curvature": 1.0}, "min_abs_curvature <= max_abs_curvature"),
     ({"linear_scale": -1.0}, "linear_scale and cubic_scale must be >= 0"),
+    ({"cone_angle": 0.0}, "cone_angle is a half-angle in degrees"),
 ])
 def test_bad_parameters_raise(params, pattern):
     with pytest.raises(ValueError, match=pattern):
