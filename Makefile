@@ -21,6 +21,9 @@ run: $(STAMP)  ## the default benchmark (configs/experiment/quick.yaml); pass Hy
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest $(PYTEST)
 
+bench: $(STAMP)  ## speed and peak memory of the diffusion methods (and the published package when installed)
+	$(PY) bench/bench_diffusion.py $(BENCH)
+
 contract: $(STAMP)  ## the public contract of DESIGN.md, checked on every registered dataset and method
 	$(PY) ../shared/tools/check_contract.py
 
