@@ -33,13 +33,14 @@ def main() -> None:
 
 
 def compare_main(argv: list[str] | None = None) -> None:
-    """`colosseum-compare RUN_A RUN_B [--metric M ...] [--csv F] [--markdown F]`."""
+    """`colosseum-compare RUN_A RUN_B [RUN_C ...] [--metric M ...] [--csv F] [--markdown F]`.
+
+    Every further run is compared with the first one (the baseline)."""
     from . import compare, results
     from .tables import print_table, to_markdown
 
     ap = argparse.ArgumentParser(prog="colosseum-compare", description=compare.__doc__.splitlines()[0])
-    ap.add_argument("run_a", type=Path)
-    ap.add_argument("run_b", type=Path)
+    ap.add_argument("runs", type=Path, nargs="+", help="run directories; the first is the baseline (a)")
     ap.add_argument("--metric", action="append", dest="metrics",
                     help=f"metric to compare (repeatable; default {', '.join(compare.DEFAULT_METRICS)})")
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
@@ -47,23 +48,32 @@ def compare_main(argv: list[str] | None = None) -> None:
     ap.add_argument("--csv", type=Path, help="also write the comparison as CSV")
     ap.add_argument("--markdown", type=Path, help="also write the comparison as markdown")
     args = ap.parse_args(argv)
-    for run in (args.run_a, args.run_b):
+    if len(args.runs) < 2:
+        ap.error("give at least two run directories")
+    for run in args.runs:
         if not (run / results.CELLS).is_dir():
             ap.error(f"{run} is not a run directory (no {results.CELLS}/ folder)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        a, b = results.load(args.run_a), results.load(args.run_b)
+        frames = [results.load(run) for run in args.runs]
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    table = compare.compare(a, b, metrics=tuple(args.metrics or compare.DEFAULT_METRICS), n_boot=args.n_boot,
-                            seed=args.seed)
-    shown = table.assign(flag=table["significant"].map({True: "*", False: ""})).drop(columns="significant")
-    print_table(shown, title=f"{args.run_a.name} (a) vs {args.run_b.name} (b): diff = b - a, "
-                             "95 % bootstrap interval over matched cells; * = interval excludes 0")
-    prov = compare.provenance_diff(a, b)
-    if len(prov):
-        print_table(prov, title="provenance that differs")
+    base, tables, md = frames[0], [], []
+    for run, frame in zip(args.runs[1:], frames[1:]):
+        table = compare.compare(base, frame, metrics=tuple(args.metrics or compare.DEFAULT_METRICS),
+                                n_boot=args.n_boot, seed=args.seed)
+        shown = table.assign(flag=table["significant"].map({True: "*", False: ""})).drop(columns="significant")
+        print_table(shown, title=f"{args.runs[0].name} (a) vs {run.name} (b): diff = b - a, "
+                                 "95 % bootstrap interval over matched cells; * = interval excludes 0")
+        prov = compare.provenance_diff(base, frame)
+        if len(prov):
+            print_table(prov, title=f"provenance that differs ({args.runs[0].name} vs {run.name})")
+        tables.append(table.assign(run_a=args.runs[0].name, run_b=run.name))
+        md.append(f"## {args.runs[0].name} vs {run.name}\n\n" + to_markdown(shown)
+                  + ("\n" + to_markdown(prov) if len(prov) else ""))
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        import pandas as pd
+
+        pd.concat(tables, ignore_index=True).to_csv(args.csv, index=False)
     if args.markdown:
-        args.markdown.write_text(to_markdown(shown) + ("\n" + to_markdown(prov) if len(prov) else ""))
+        args.markdown.write_text("\n".join(md))

@@ -79,3 +79,15 @@ def test_compare_cli_writes_csv_and_markdown(base_run, tmp_path):
 def test_compare_cli_rejects_a_non_run(tmp_path):
     out = run_cli(str(tmp_path), str(tmp_path), cwd=tmp_path, script="colosseum-compare")
     assert out.returncode == 2 and "not a run directory" in out.stderr
+
+
+def test_compare_cli_takes_several_runs_against_the_first(base_run, tmp_path):
+    same, better = tmp_path / "same", tmp_path / "better"
+    shutil.copytree(base_run, same)
+    _plant(base_run, better, lambda df: df.assign(estimate=df["true_curvature"]))
+    out = run_cli(str(base_run), str(same), str(better), "--n-boot", "200", "--csv", str(tmp_path / "c.csv"),
+                  cwd=tmp_path, script="colosseum-compare")
+    assert out.returncode == 0, out.stderr
+    csv = pd.read_csv(tmp_path / "c.csv")
+    sign = csv[csv["metric"] == "sign_accuracy"].set_index(["run_b", "dataset"])["significant"]
+    assert not sign.loc["same"].any() and sign.loc["better"].all()
