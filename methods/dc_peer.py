@@ -23,7 +23,7 @@ def dc_peer(points, eval_idx, dim, *, seed: int, t: int = 8, knn: int = 30, deca
     try:
         import graphtools
         from diffusion_curvature.graphtools import DiffusionCurvature
-    except Exception as exc:  # noqa: BLE001 - any import failure means the peer cannot run here
+    except Exception as exc:  # any import failure means the peer cannot run here
         raise SkipCell("diffusion-curvature is not installed: pip install -e .[peers]"
                        f" ({type(exc).__name__}: {exc})") from exc
     n = len(points)

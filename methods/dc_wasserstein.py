@@ -13,9 +13,10 @@ The algorithm of the PyPI package diffusion-curvature 0.0.3 (`diffusion_curvatur
   k > 0: the walk spreads less than in flat space (positive curvature). k is a signed score,
   not calibrated scalar curvature.
 
-Differences from the package, on purpose: the flat sample comes from `seed` (the package draws it
-from the unseeded global NumPy RNG), W_E is averaged over `comparison_trials` draws (the package uses
-one), the flat space is pluggable (`comparison`: "uniform" unit d-ball by default, "cube" is the
+Differences from the package, on purpose: the flat samples come from `seed` (the package draws its
+one from the unseeded global NumPy RNG), W_E is averaged over `comparison_trials` draws (the package
+uses one; draws by `colosseum.diffusion.comparison_stats`, so that they never depend on which other
+rows are evaluated), the flat space is pluggable (`comparison`: "uniform" unit d-ball by default, "cube" is the
 package's [-1, 1]^d), and instead of the package's dense float64 n x n matrices (P^t by
 matrix_power, all pairwise distances) only what is needed is computed, in float32:
 
@@ -381,26 +382,24 @@ def wasserstein_curvature(points, eval_idx, dim, *, seed, t, knn, decay, thresh,
         raise ValueError(f"dc_wasserstein needs t >= 1, comparison_trials >= 1, 0 < support_mass <= 1, "
                          f"max_support >= 0, eps > 0; got t={t}, comparison_trials={comparison_trials}, "
                          f"support_mass={support_mass}, max_support={max_support}, eps={eps}")
-    kern = dict(knn=knn, decay=decay, thresh=thresh, anisotropy=anisotropy)
-    spread = dict(t=t, eps=eps, support_mass=support_mass, max_support=max_support, backend=backend)
+    kern = {"knn": knn, "decay": decay, "thresh": thresh, "anisotropy": anisotropy}
+    spread = {"t": t, "eps": eps, "support_mass": support_mass, "max_support": max_support, "backend": backend}
     K = dfn.graphtools_kernel(points, **kern)
     W_M, used = wasserstein_spread(points, K, eval_idx, **spread)
-    rng = np.random.default_rng(seed)
-    flat = dfn.comparison(comparison)
-    W_E = np.zeros(len(eval_idx))
-    for _ in range(comparison_trials):
-        if comparison in ("uniform", "cube"):  # independent of the evaluation point
-            E = flat(points, int(eval_idx[0]), dim, len(points), rng)
-            W_E += wasserstein_spread(E, dfn.graphtools_kernel(E, **kern), np.array([0]), **spread)[0][0]
-            continue
-        seen: dict[bytes, float] = {}  # within this call: a flat sample met again is not recomputed
-        for j, x in enumerate(eval_idx):  # a comparison space may depend on the point (flatteners)
-            E = np.ascontiguousarray(flat(points, int(x), dim, len(points), rng), dtype=np.float64)
-            key = hashlib.sha256(E.tobytes()).digest() + repr(E.shape).encode()
-            if key not in seen:
-                seen[key] = wasserstein_spread(E, dfn.graphtools_kernel(E, **kern), np.array([0]), **spread)[0][0]
-            W_E[j] += seen[key]
-    W_E /= comparison_trials
+    seen: dict[bytes, float] = {}  # within this call: a flat sample met again is not recomputed
+
+    def flat_spread(E: np.ndarray) -> float:
+        E = np.ascontiguousarray(E, dtype=np.float64)
+        key = hashlib.sha256(E.tobytes()).digest() + repr(E.shape).encode()
+        if key not in seen:
+            seen[key] = float(wasserstein_spread(E, dfn.graphtools_kernel(E, **kern), np.array([0]), **spread)[0][0])
+        return seen[key]
+
+    # draws from (seed, d) for point-independent spaces, (seed, d, x) otherwise: never from the other rows
+    dims = np.full(len(eval_idx), int(dim))
+    flats = dfn.comparison_stats(comparison, points, eval_idx, dims, trials=comparison_trials, seed=seed,
+                                 stat=flat_spread)
+    W_E = np.array([np.mean(trials) for trials in flats])
     return Estimate(values=1.0 - W_M / W_E,
                     diagnostics={"spread": W_M, "spread_flat": W_E,
                                  "dense_backend": np.full(len(eval_idx), used == "dense")})

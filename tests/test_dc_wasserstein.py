@@ -67,7 +67,9 @@ def test_bad_parameters_raise():
 def test_sign_at_the_centre_of_a_sphere_cap_and_a_saddle(seed):
     """The walk spreads less than in flat space on a positively curved cap (k > 0) and more on a
     saddle (k < 0). Setting where this holds: 2-D, 2000 points, the defaults (t 8, knn 30, three
-    uniform-ball comparisons), the centre row, a cap of angle 2 (S = 2) and the unit saddle (S = -8)."""
+    uniform-ball comparisons), the centre row, a cap of angle 2 (S = 2) and the unit saddle (S = -8).
+    Not at every seed: over seeds 0..9 the cap's centre came out positive 8 times (k from -0.04 to
+    +0.11), the saddle's negative 10 times (-0.03 to -0.20); the test pins seeds 0..2."""
     cap = registry.make_dataset("sphere_cap", seed=seed, n_points=2000, dim=2, cap_angle=2.0)
     saddle = registry.make_dataset("saddle", seed=seed, n_points=2000, dim=2)
     assert cap.curvature[0] > 0 > saddle.curvature[0]
