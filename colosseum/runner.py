@@ -17,6 +17,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
@@ -93,7 +94,8 @@ class Session:
         done = sum(self.counts.values())
         total = self.total or done
         style = {"ok": "green", "cached": "dim", "skipped": "yellow"}.get(status, "bold red")
-        line = f"[{done:>{len(str(total))}}/{total}] [{style}]{status:<7}[/] {label}  ({seconds:.1f} s)"
+        line = (f"[{done:>{len(str(total))}}/{total}] [{style}]{status:<7}[/] {escape(label)}  "
+                f"({seconds:.1f} s)")
         if self.progress is not None:
             self.progress.console.print(line, highlight=False)
             failed = self.counts["error"] + self.counts["timeout"]
@@ -148,7 +150,7 @@ def run_cell(cfg: DictConfig) -> str:
     try:
         spec = spec_from_config(cfg)
     except Exception as exc:  # noqa: BLE001 - an unknown name is this cell's error, not the sweep's
-        console.print(f"[bold red]config error[/]: {exc}", highlight=False)
+        console.print(f"[bold red]config error[/]: {escape(str(exc))}", highlight=False)
         if _SESSION is not None:
             _SESSION.advance("(unresolvable config)", "error", 0.0)
         return "error"
@@ -168,7 +170,7 @@ def run_cell(cfg: DictConfig) -> str:
                                provenance=provenance())
     results.write_cell(run_dir, frame)
     if payload["status"] != "ok" and _SESSION is None:
-        console.print(f"[red]{payload['status']}[/] {spec.label()}: {payload.get('error', '')}")
+        console.print(f"[red]{payload['status']}[/] {escape(spec.label())}: {escape(payload.get('error', ''))}")
     _note(spec, payload["status"], t0, payload.get("error", ""))
     return str(payload["status"])
 
