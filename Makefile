@@ -23,6 +23,7 @@ test: $(STAMP)  ## the whole test suite
 
 bench: $(STAMP)  ## speed and peak memory of the diffusion methods (and the published package when installed)
 	$(PY) bench/bench_diffusion.py $(BENCH)
+	$(PY) bench/bench_flattening.py
 
 contract: $(STAMP)  ## the public contract of DESIGN.md, checked on every registered dataset and method
 	$(PY) ../shared/tools/check_contract.py
