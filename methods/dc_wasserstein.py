@@ -44,6 +44,7 @@ backend an estimate depends on which other rows are evaluated only through float
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -133,7 +134,9 @@ class _RowPowers:
             if _SPARSE_COST * sparse_cost < dense_cost:
                 out = (X[:, K] @ Y).tocsr()
             else:
-                X, Y = _dense(X), _dense(Y)
+                square = Y is X  # A^j1 squared: convert it once
+                X = _dense(X)
+                Y = X if square else _dense(Y)
                 if every and j1 == j2 and dense_cost > 0.25 * float(n) ** 3:
                     out = _gram(X)  # X = A^j1 symmetric: X X^T = A^j
                 elif dense_cost > 0.8 * float(len(R)) * len(K) * n:
@@ -384,22 +387,28 @@ def wasserstein_curvature(points, eval_idx, dim, *, seed, t, knn, decay, thresh,
                          f"support_mass={support_mass}, max_support={max_support}, eps={eps}")
     kern = {"knn": knn, "decay": decay, "thresh": thresh, "anisotropy": anisotropy}
     spread = {"t": t, "eps": eps, "support_mass": support_mass, "max_support": max_support, "backend": backend}
-    K = dfn.graphtools_kernel(points, **kern)
-    W_M, used = wasserstein_spread(points, K, eval_idx, **spread)
-    seen: dict[bytes, float] = {}  # within this call: a flat sample met again is not recomputed
+    seen: dict[bytes, Future] = {}  # within this call: a flat sample met again is not recomputed
 
     def flat_spread(E: np.ndarray) -> float:
-        E = np.ascontiguousarray(E, dtype=np.float64)
-        key = hashlib.sha256(E.tobytes()).digest() + repr(E.shape).encode()
-        if key not in seen:
-            seen[key] = float(wasserstein_spread(E, dfn.graphtools_kernel(E, **kern), np.array([0]), **spread)[0][0])
-        return seen[key]
+        return float(wasserstein_spread(E, dfn.graphtools_kernel(E, **kern), np.array([0]), **spread)[0][0])
 
-    # draws from (seed, d) for point-independent spaces, (seed, d, x) otherwise: never from the other rows
-    dims = np.full(len(eval_idx), int(dim))
-    flats = dfn.comparison_stats(comparison, points, eval_idx, dims, trials=comparison_trials, seed=seed,
-                                 stat=flat_spread)
-    W_E = np.array([np.mean(trials) for trials in flats])
+    # The flat spreads run on one background thread while the data's spread runs here: the sparse
+    # products they are made of are single-threaded and release the GIL, so they fill the core that
+    # BLAS leaves idle between its calls. The values do not depend on the scheduling.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        def submit(E: np.ndarray) -> Future:
+            E = np.ascontiguousarray(E, dtype=np.float64)
+            key = hashlib.sha256(E.tobytes()).digest() + repr(E.shape).encode()
+            if key not in seen:
+                seen[key] = pool.submit(flat_spread, E)
+            return seen[key]
+
+        # draws from (seed, d) for point-independent spaces, (seed, d, x) otherwise: never from the other rows
+        dims = np.full(len(eval_idx), int(dim))
+        flats = dfn.comparison_stats(comparison, points, eval_idx, dims, trials=comparison_trials, seed=seed,
+                                     stat=submit)
+        W_M, used = wasserstein_spread(points, dfn.graphtools_kernel(points, **kern), eval_idx, **spread)
+        W_E = np.array([np.mean([f.result() for f in trials]) for trials in flats])
     return Estimate(values=1.0 - W_M / W_E,
                     diagnostics={"spread": W_M, "spread_flat": W_E,
                                  "dense_backend": np.full(len(eval_idx), used == "dense")})
