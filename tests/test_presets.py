@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
 
 from colosseum import paths, registry, results
 from colosseum.runner import spec_from_config
@@ -56,3 +57,38 @@ def test_preset_runs_tiny(name, tmp_path):
     df = results.load(tmp_path / "r")
     assert df["cell_id"].nunique() == 2 and set(df["status"]) == {"ok"}
     assert Path(tmp_path / "r" / "scores.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["quick", "sadspheres"])
+def test_sweep_expansion_matches_hydra_composing_every_job(name):
+    """The manifest's shortcut (compose once per group choice, then apply value overrides) gives the
+    cells Hydra gives by composing each job in full."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from colosseum.runner import expand_sweep
+
+    with initialize_config_dir(config_dir=str(paths.CONFIGS), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"+experiment={name}"], return_hydra_config=True)
+        with open_dict(cfg):
+            cfg.hydra.sweeper.params.seed = "0,3"
+            cfg.hydra.sweeper.params.method = "oracle,dc_entropy,sritharan"  # a few groups, fast to compose
+        fast = [spec_from_config(c).cell_id for c in expand_sweep(cfg)]
+        loader = GlobalHydra.instance().config_loader()
+        params = [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
+        jobs = BasicSweeper.split_arguments(OverridesParser.create(config_loader=loader).parse_overrides(params), None)
+        full = [spec_from_config(loader.load_sweep_config(cfg, list(job))).cell_id for batch in jobs for job in batch]
+    assert len(fast) == len(set(fast)) == len(full) > 1
+    assert fast == full
+
+
+def test_sweep_expansion_rejects_a_misspelt_key_as_hydra_does():
+    from colosseum.runner import expand_sweep
+
+    with initialize_config_dir(config_dir=str(paths.CONFIGS), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["+experiment=quick"], return_hydra_config=True)
+        with open_dict(cfg):
+            cfg.hydra.sweeper.params["dataset.n_pointz"] = "10,20"
+        with pytest.raises(Exception, match="n_pointz"):
+            expand_sweep(cfg)
