@@ -307,7 +307,29 @@ class SweepCallback(Callback):
         finish()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        begin(config, expand_sweep(config))
+        configs = expand_sweep(config)  # composes every job: raises here on an illegal one
+        if configs:
+            _skip_hydra_recomposition(True)
+        begin(config, configs)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        _skip_hydra_recomposition(False)
         finish()
+
+
+_HYDRA_BATCH_CHECK: Any = None
+
+
+def _skip_hydra_recomposition(skip: bool) -> None:
+    """Hydra's BasicSweeper composes every job once more before launching, only to check it is legal
+    (~0.2 s a job: six minutes of silence before the 2016-cell battery). `expand_sweep` has just
+    composed the same jobs, so for this multirun that check is switched off (and restored after)."""
+    global _HYDRA_BATCH_CHECK
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    if skip and _HYDRA_BATCH_CHECK is None:
+        _HYDRA_BATCH_CHECK = BasicSweeper.validate_batch_is_legal
+        BasicSweeper.validate_batch_is_legal = lambda self, batch: None
+    elif not skip and _HYDRA_BATCH_CHECK is not None:
+        BasicSweeper.validate_batch_is_legal = _HYDRA_BATCH_CHECK
+        _HYDRA_BATCH_CHECK = None
