@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from colosseum import compare, results
-from conftest import run_cli
 
 
 @pytest.fixture(scope="module")

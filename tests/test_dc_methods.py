@@ -44,26 +44,26 @@ PARAMS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sample(case: str, seed: int):
     name, params, _ = CASES[case]
     return registry.make_dataset(name, seed=seed, n_eval=1, **params)  # eval row 0: the centre
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _estimate(method: str, case: str, seed: int):
     s = _sample(case, seed)
     return registry.make_method(method, **PARAMS[method][s.dim]).estimate(s.points, s.eval_idx, s.dim, seed=seed)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _default_cap():
     """The sphere_cap dataset at its defaults: 1000 points, 8 evaluation rows (shared by the small tests,
     so that JAX compiles the entropy statistics for few shapes)."""
     return registry.make_dataset("sphere_cap", seed=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torus(seed: int):
     """A 3000-point ring torus (R 2, r 1) and 4 evaluation rows nearest each rim (theta 0 and pi)."""
     s = registry.make_dataset("torus", seed=seed, n_points=3000, n_eval=400)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from colosseum import results
-from conftest import run_cli
 
 pytestmark = pytest.mark.slow
 SWEEP = ("-m", "dataset=sphere_cap,saddle", "method=random_sign", "seed=0")

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from colosseum import paths, registry, results
 from colosseum.runner import spec_from_config
-from conftest import run_cli
 
 PRESETS = sorted(p.stem for p in (paths.CONFIGS / "experiment").glob("*.yaml"))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from conftest import ROOT, run_cli
 
 from colosseum import results
-from conftest import ROOT, run_cli
 
 
 def _block(text: str, first_line: str) -> str:

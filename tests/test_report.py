@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from conftest import run_cli
 
 from colosseum import report
-from conftest import run_cli
 
 
 def test_report_on_a_tiny_run(tmp_path):

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from colosseum import results
-from conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
