@@ -91,13 +91,22 @@ def write_cell(run_dir: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
 
 def cell_status(run_dir: str | os.PathLike[str], cell_id: str) -> str | None:
     """Status of a finished cell, or None when the cell has no (readable) file."""
+    done = cell_outcome(run_dir, cell_id)
+    return None if done is None else done[0]
+
+
+def cell_outcome(run_dir: str | os.PathLike[str], cell_id: str) -> tuple[str, float] | None:
+    """(status, seconds the dataset draw and the method took) of a finished cell, or None when the
+    cell has no (readable) file."""
     path = cell_path(run_dir, cell_id)
     if not path.exists():
         return None
     try:
-        return str(pd.read_parquet(path, columns=["status"])["status"].iloc[0])
+        row = pd.read_parquet(path, columns=["status", "dataset_s", "runtime_s"]).iloc[0]
     except Exception:  # noqa: BLE001 - an unreadable file is as good as missing
         return None
+    seconds = float(np.nansum([row["dataset_s"], row["runtime_s"]]))
+    return str(row["status"]), seconds
 
 
 def write_manifest(run_dir: str | os.PathLike[str], specs: Sequence[CellSpec]) -> Path:

@@ -85,12 +85,12 @@ class Session:
             for cid, (label, mtime) in list(self.watch.items()):
                 path = results.cell_path(self.run_dir, cid)
                 if path.exists() and path.stat().st_mtime_ns != mtime:
-                    status = results.cell_status(self.run_dir, cid)
-                    if status is None:
+                    done = results.cell_outcome(self.run_dir, cid)
+                    if done is None:
                         continue
                     del self.watch[cid]
                     self.cell_ids.append(cid)
-                    self.advance(label, status, time.monotonic() - self.started)
+                    self.advance(label, *done)
 
     def _watch(self) -> None:
         while not self.stop.wait(1.0):
