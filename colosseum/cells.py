@@ -12,6 +12,7 @@ import json
 import math
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,6 +119,31 @@ def failure(status: str, exc: BaseException | None = None, message: str = "", ph
             "traceback": "".join(traceback.format_exception(exc, limit=-6)) if exc is not None else ""}
 
 
+#: Samples drawn recently by this process, newest last. A sweep runs every method on the same draws
+#: and a draw (truth by autodiff, sanity checks, rejection sampling) takes 1-2 s, often longer
+#: than the method; draws are deterministic in (dataset, parameters, seed, code), so reusing one is
+#: invisible except in `dataset_s`.
+_SAMPLES: OrderedDict[str, Any] = OrderedDict()
+SAMPLE_CACHE_SIZE = 32
+
+
+def draw_sample(spec: CellSpec):
+    """The dataset draw of a cell, from this process's cache of recent draws when it is there."""
+    key = _digest({"dataset": spec.dataset, "params": spec.dataset_params, "seed": spec.seed,
+                   "code": registry.entry(registry.DATASET, spec.dataset).code_hash()})
+    if key in _SAMPLES:
+        _SAMPLES.move_to_end(key)
+        return _SAMPLES[key]
+    sample = registry.make_dataset(spec.dataset, seed=spec.seed, **spec.dataset_params)
+    for arr in (sample.points, sample.eval_idx, sample.curvature):
+        if isinstance(arr, np.ndarray):
+            arr.setflags(write=False)  # shared by the cells that reuse it
+    _SAMPLES[key] = sample
+    while len(_SAMPLES) > SAMPLE_CACHE_SIZE:
+        _SAMPLES.popitem(last=False)
+    return sample
+
+
 def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = None) -> dict[str, Any]:
     """Draw the dataset, run the method, return a payload of plain arrays and scalars.
 
@@ -127,7 +153,7 @@ def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = No
     """
     t0 = time.perf_counter()
     try:
-        sample = registry.make_dataset(spec.dataset, seed=spec.seed, **spec.dataset_params)
+        sample = draw_sample(spec)
     except SkipCell as exc:
         return failure("skipped", exc, phase="dataset")
     except Exception as exc:  # noqa: BLE001 - recorded as the cell's status
