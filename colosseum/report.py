@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import results
-from .scoring import METRICS, SCORED_STATUSES, metric_values
+from .scoring import METRICS, SCORED_STATUSES, metric_arrays, metric_values
 from .tables import to_markdown
 
 BOOT_METRICS = ("sign_accuracy", "balanced_sign_accuracy", "auroc", "pearson")
@@ -42,12 +42,15 @@ def bootstrap_leaderboard(df: pd.DataFrame, by=("method",), n_boot: int = 1000, 
     scored = df[df["status"].isin(SCORED_STATUSES) & (df["point"] >= 0)]
     extra = []
     for key, g in scored.groupby(list(by), sort=True):
-        cells = {cid: rows for cid, rows in g.groupby("cell_id")}
-        ids = list(cells)
+        truth, est = g["true_curvature"].to_numpy(float), g["estimate"].to_numpy(float)
+        tol = g["zero_tol"].to_numpy(float)
+        codes, _ = pd.factorize(g["cell_id"])
+        order = np.argsort(codes, kind="stable")
+        cell_rows = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)  # row positions per cell
         boots = {m: [] for m in BOOT_METRICS}
         for _ in range(n_boot):
-            pick = pd.concat([cells[ids[i]] for i in rng.integers(0, len(ids), len(ids))])
-            vals = metric_values(pick, BOOT_METRICS)
+            pick = np.concatenate([cell_rows[i] for i in rng.integers(0, len(cell_rows), len(cell_rows))])
+            vals = metric_arrays(truth[pick], est[pick], tol[pick], BOOT_METRICS)
             for m in BOOT_METRICS:
                 boots[m].append(vals[m])
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)))

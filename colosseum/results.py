@@ -133,6 +133,28 @@ def _cell_files(run_dir: Path) -> list[Path]:
     return sorted(p for p in (run_dir / CELLS).glob("*.parquet") if not p.name.startswith("."))
 
 
+class _Shared(list):
+    """A list pandas may pass on without copying: it deep-copies `attrs` on every operation, which
+    for thousands of missing-cell labels cost more than the operations themselves."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _read_cells(files: Sequence[Path]) -> pd.DataFrame:
+    """Cell files as one frame: Arrow tables (read on a few threads) concatenated with their
+    schemas unified (methods write different diag.* columns), then converted once; ~2x faster
+    than concatenating one DataFrame per file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tables = list(pool.map(pq.read_table, files))
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
 def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None) -> pd.DataFrame:
     """The tidy per-point table of a run (finished or partial).
 
@@ -146,12 +168,12 @@ def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None) ->
         files = [f for f in files if f.stem in wanted]
     if not files:
         raise FileNotFoundError(f"no finished cells under {run / CELLS}")
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    df = _read_cells(files)
     present = {f.stem for f in files}
     expected = expected_cells(run)
     if cells is not None:
         expected = {k: v for k, v in expected.items() if k in set(cells)}
-    missing = [label for cid, label in expected.items() if cid not in present]
+    missing = _Shared(label for cid, label in expected.items() if cid not in present)
     df.attrs["missing_cells"] = missing
     if missing:
         warnings.warn(f"{run}: {len(missing)} of {len(expected)} expected cells are missing "

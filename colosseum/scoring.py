@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 
 def _signed(truth, est, zero_tol):
@@ -39,7 +40,7 @@ def coverage(truth, est, zero_tol=0.0) -> float:
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
-    return pd.Series(x).rank(method="average").to_numpy()
+    return rankdata(x, method="average")
 
 
 def auroc(truth, est, zero_tol=0.0) -> float:
@@ -91,8 +92,12 @@ SCORED_STATUSES = ("ok", "error", "timeout")
 def metric_values(points: pd.DataFrame, metrics=tuple(METRICS)) -> dict[str, float]:
     """Every metric on a set of point rows (columns true_curvature, estimate, zero_tol)."""
     rows = points[points["point"] >= 0]
-    truth, est = rows["true_curvature"].to_numpy(float), rows["estimate"].to_numpy(float)
-    tol = rows["zero_tol"].to_numpy(float)
+    return metric_arrays(rows["true_curvature"].to_numpy(float), rows["estimate"].to_numpy(float),
+                         rows["zero_tol"].to_numpy(float), metrics)
+
+
+def metric_arrays(truth: np.ndarray, est: np.ndarray, tol: np.ndarray, metrics=tuple(METRICS)) -> dict[str, float]:
+    """Every metric on aligned arrays of true curvature, estimate and per-row zero tolerance."""
     # a per-row tolerance: apply it by blanking flat rows' truth for the sign metrics
     flat = np.abs(truth) <= tol
     signed_truth = np.where(flat, 0.0, truth)
