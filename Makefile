@@ -21,7 +21,11 @@ run: $(STAMP)  ## the default benchmark (configs/experiment/quick.yaml); pass Hy
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest $(PYTEST)
 
-bench: $(STAMP)  ## speed and peak memory of the diffusion methods (and the published package when installed)
+$(VENV)/.peers-stamp: $(STAMP)
+	$(PY) -m pip install -qq -e ".[dev,launchers,peers]"
+	touch $@
+
+bench: $(VENV)/.peers-stamp  ## speed and peak memory of the diffusion methods next to the published package
 	$(PY) bench/bench_diffusion.py $(BENCH)
 	$(PY) bench/bench_flattening.py
 
