@@ -110,24 +110,46 @@ def plot_leaderboard(lb: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _chance_halfwidth(g: pd.DataFrame) -> float:
+    """Half-width of the central 95 % of balanced sign accuracy for coin flips on g's signed points
+    (normal approximation: var = (1/(4 n+) + 1/(4 n-)) / 4)."""
+    rows = g[g["point"] >= 0]
+    t, tol = rows["true_curvature"].to_numpy(float), rows["zero_tol"].to_numpy(float)
+    n_pos, n_neg = int(np.sum(t > tol)), int(np.sum(t < -tol))
+    if n_pos == 0 or n_neg == 0:
+        return np.nan
+    return 1.96 * np.sqrt((0.25 / n_pos + 0.25 / n_neg) / 4.0)
+
+
 def plot_versus(df: pd.DataFrame, column: str, label: str, path: Path) -> Path | None:
-    """Balanced sign accuracy of each method against one dataset property (None if it never varies)."""
+    """Balanced sign accuracy against one dataset property, one small panel per method (None if the
+    property never varies). The grey band is where 95 % of coin-flip scores on the same points fall."""
     if column not in df.columns or df[column].nunique(dropna=True) < 2:
         return None
     plt = _plt()
     scored = df[df["status"].isin(SCORED_STATUSES)]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for method, g in scored.groupby("method"):
-        xs, ys = [], []
-        for x, gx in g.groupby(column):
+    methods = sorted(scored["method"].unique())
+    ncol = min(4, len(methods))
+    nrow = -(-len(methods) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol, 2.0 * nrow + 0.7), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, method in zip(axes.flat, methods):
+        xs, ys, bands = [], [], []
+        for x, gx in scored[scored["method"] == method].groupby(column):
             xs.append(x)
             ys.append(metric_values(gx, ("balanced_sign_accuracy",))["balanced_sign_accuracy"])
-        ax.plot(xs, ys, marker="o", label=method)
-    ax.axhline(0.5, color="k", ls="--", lw=1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(label)
-    ax.set_ylabel("balanced sign accuracy")
-    ax.legend(fontsize=7, ncol=2)
+            bands.append(_chance_halfwidth(gx))
+        xs, bands = np.asarray(xs, dtype=float), np.asarray(bands)
+        ax.fill_between(xs, 0.5 - bands, 0.5 + bands, color="0.85", lw=0)
+        ax.axhline(0.5, color="0.5", ls="--", lw=0.8)
+        ax.plot(xs, ys, marker="o", color="tab:blue")
+        ax.set_title(method, fontsize=9)
+        ax.set_ylim(0, 1.02)
+        ax.tick_params(labelsize=8)
+    for ax in axes.flat[len(methods):]:
+        ax.set_visible(False)
+    fig.supxlabel(label, fontsize=9)
+    fig.supylabel("balanced sign accuracy", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
