@@ -30,10 +30,7 @@ def test_preset_composes_to_valid_cells(name):
     params = _params(name)
     methods = params.pop("method")
     assert set(methods) <= set(registry.list_methods())
-    flatteners = {"dc_rfae", "dc_mioflattener"}
-    if name == "quick":  # the default run stays at a few minutes: no neural flatteners
-        assert set(methods) == set(registry.list_methods()) - flatteners
-    elif name != "flattening":  # the flattening study compares the diffusion methods only
+    if name != "flattening":  # the flattening study compares the diffusion methods only
         assert set(methods) == set(registry.list_methods()), "a preset lists every registered method"
     for dataset in params.pop("dataset", [None]):
         with initialize_config_dir(config_dir=str(paths.CONFIGS), version_base="1.3"):
