@@ -2,7 +2,7 @@
 
 `colosseum-report RUN_DIR [--out DIR]` writes report.html, report.md and the plots: a
 leaderboard with bootstrap intervals over cells, balanced sign accuracy against intrinsic
-dimension, noise and sample size, estimate-vs-truth scatter plots, a critical-difference
+dimension, codimension (where it varies), noise and sample size, estimate-vs-truth scatter plots, a critical-difference
 diagram across dataset configurations, and, for pointwise datasets, the cloud coloured by truth
 and by each method's estimate. The CSV behind every table is written too.
 """
@@ -283,6 +283,7 @@ def build(run_dir: str | Path, out: str | Path | None = None, n_boot: int = 1000
     by_dataset.to_csv(out_dir / "by_dataset.csv", index=False)
     files["leaderboard"] = plot_leaderboard(lb, out_dir / "leaderboard.png")
     for col, label, name in (("dim", "intrinsic dimension d", "vs_dimension"),
+                             ("dataset.codim", "codimension", "vs_codimension"),
                              ("dataset.noise", "noise (ambient standard deviation)", "vs_noise"),
                              ("n_points", "sample size N", "vs_sample_size")):
         p = plot_versus(df, col, label, out_dir / f"{name}.png")
