@@ -50,7 +50,7 @@ def cell_frame(spec: CellSpec, payload: dict[str, Any], run_id: str, started_at:
         rows, truth, est = np.array([-1]), np.array([np.nan]), np.array([np.nan])
     cols: dict[str, Any] = {
         "run_id": run_id, "cell_id": spec.cell_id, "cell_key": spec.key,
-        "dataset": spec.dataset, "method": spec.method, "seed": spec.seed,
+        "dataset": spec.dataset, "method": spec.method, "seed": spec.seed, "method_seed": spec.method_seed,
         "point": np.arange(len(rows)) if m else np.array([-1]), "row": rows,
         "true_curvature": truth, "estimate": est,
         "status": payload["status"], "error": payload.get("error", ""),
