@@ -127,6 +127,8 @@ def plot_versus(df: pd.DataFrame, column: str, label: str, path: Path) -> Path |
     if column not in df.columns or df[column].nunique(dropna=True) < 2:
         return None
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     scored = df[df["status"].isin(SCORED_STATUSES)]
     methods = sorted(scored["method"].unique())
     ncol = min(4, len(methods))
@@ -145,6 +147,8 @@ def plot_versus(df: pd.DataFrame, column: str, label: str, path: Path) -> Path |
         ax.plot(xs, ys, marker="o", color="tab:blue")
         ax.set_title(method, fontsize=9)
         ax.set_ylim(0, 1.02)
+        if np.all(xs == np.round(xs)):  # dimensions, sizes: no ticks between integers
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=8)
     for ax in axes.flat[len(methods):]:
         ax.set_visible(False)
