@@ -1,4 +1,4 @@
-# Every target bootstraps .venv from nothing (python3 -m venv + pip install -e .[dev,launchers]) first.
+# Every target bootstraps .venv from nothing (python3 -m venv + pip install -e .[dev,launchers,peers]) first.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -10,7 +10,7 @@ PYTEST ?= -q
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -qq --upgrade pip
-	$(PY) -m pip install -qq -e ".[dev,launchers]"
+	$(PY) -m pip install -qq -e ".[dev,launchers,peers]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,11 +21,7 @@ run: $(STAMP)  ## the default benchmark (configs/experiment/quick.yaml); pass Hy
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest $(PYTEST)
 
-$(VENV)/.peers-stamp: $(STAMP)
-	$(PY) -m pip install -qq -e ".[dev,launchers,peers]"
-	touch $@
-
-bench: $(VENV)/.peers-stamp  ## speed and peak memory of the diffusion methods next to the published package
+bench: $(STAMP)  ## speed and peak memory of the diffusion methods next to the published package
 	$(PY) bench/bench_diffusion.py $(BENCH)
 	$(PY) bench/bench_flattening.py
 
