@@ -23,6 +23,10 @@ def main() -> None:
     app = hydra.main(config_path=str(paths.CONFIGS), config_name="config", version_base="1.3")(runner.task)
     try:
         app()
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a sweep
+        print(f"colosseum: interrupted ({exc or 'Ctrl-C'}); finished cells are kept, the same command "
+              f"resumes the sweep", file=sys.stderr)
+        sys.exit(130)
     finally:
         runner.shutdown()
     session = runner.last_session()

@@ -126,5 +126,23 @@ class CellWorker:
         self._kill()
 
 
+def _die_with_parent() -> None:  # runs in the worker
+    """On Linux, have the kernel kill this worker when the process that started it dies (a killed
+    sweep or launcher job must not leave cells computing); elsewhere the worker exits at its next
+    receive, once its current cell is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(0)
+
+
 if __name__ == "__main__":
+    _die_with_parent()
     _serve(Connection(int(sys.argv[1])), json.loads(sys.argv[2]))

@@ -7,6 +7,7 @@ and a one-line summary at the end. `colosseum.cli.main` turns failures into a no
 from __future__ import annotations
 
 import copy
+import signal
 import sys
 import threading
 import time
@@ -316,11 +317,34 @@ class SweepCallback(Callback):
         configs = expand_sweep(config)  # composes every job: raises here on an illegal one
         if configs:
             _skip_hydra_recomposition(True)
+        _interrupt_on_sigterm(True)
         begin(config, configs)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         _skip_hydra_recomposition(False)
+        _interrupt_on_sigterm(False)
         finish()
+
+
+_SIGTERM_BEFORE: Any = None
+
+
+def _interrupt_on_sigterm(on: bool) -> None:
+    """During a multirun, SIGTERM (kill, a scheduler's stop) acts as Ctrl-C: the launcher unwinds
+    and stops its workers (joblib kills its loky processes; cell workers die with their parent)
+    instead of the launching process vanishing and leaving them computing."""
+    global _SIGTERM_BEFORE
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if on and _SIGTERM_BEFORE is None:
+        _SIGTERM_BEFORE = signal.signal(signal.SIGTERM, interrupt)
+    elif not on and _SIGTERM_BEFORE is not None:
+        signal.signal(signal.SIGTERM, _SIGTERM_BEFORE)
+        _SIGTERM_BEFORE = None
 
 
 _HYDRA_BATCH_CHECK: Any = None

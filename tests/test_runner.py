@@ -115,3 +115,37 @@ def test_unknown_method_is_a_clear_error(tmp_path):
     out = run_cli("method=no_such_method", f"run_dir={tmp_path / 'r'}", cwd=tmp_path)
     assert out.returncode != 0
     assert "no_such_method" in out.stderr
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_sigterm_stops_the_sweep_and_every_worker(tmp_path, plugin_args, launcher):
+    """kill (SIGTERM) on the launching process ends the sweep with a message and status 130 and
+    leaves no launcher or cell worker computing (they all share the command's process group)."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import BIN
+
+    run = tmp_path / "r"
+    proc = subprocess.Popen([str(BIN / "colosseum"), "-m", "method=sleeper", "dataset=saddle", "seed=0,1",
+                             f"hydra/launcher={launcher}", f"run_dir={run}", *plugin_args],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((run / "manifests").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(8)  # the cell workers have started and are sleeping in their cells
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    for _ in range(40):  # workers go within seconds (PR_SET_PDEATHSIG, joblib's shutdown)
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("processes of the killed sweep were still running 20 s later")
