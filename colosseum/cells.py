@@ -142,8 +142,8 @@ SAMPLE_CACHE_SIZE = 32
 
 def draw_sample(spec: CellSpec):
     """The dataset draw of a cell, from this process's cache of recent draws when it is there."""
-    key = _digest({"dataset": spec.dataset, "params": spec.dataset_params, "seed": spec.seed,
-                   "code": registry.entry(registry.DATASET, spec.dataset).code_hash()})
+    code = spec.code.get("dataset") or registry.entry(registry.DATASET, spec.dataset).code_hash()
+    key = _digest({"dataset": spec.dataset, "params": spec.dataset_params, "seed": spec.seed, "code": code})
     if key in _SAMPLES:
         _SAMPLES.move_to_end(key)
         return _SAMPLES[key]
