@@ -116,39 +116,16 @@ def mean_nn_distance(points: np.ndarray, tree: cKDTree | None = None) -> float:
 
 
 def build_graph(points: np.ndarray, spec: KernelSpec, nu: float | None = None) -> Graph:
-    """The Markov operator P = D^-1 (W + 1e-8 I) of the kernel `spec` on `points`.
+    """The Markov operator P = D^-1 (W + 1e-8 I) of the kernel `spec` on `points`: `build_graph_sparse`,
+    with P dense for n <= DENSE_MAX (CSR beyond).
 
     For "agnostic" a given `nu` is reused (as on a comparison space: same nu, sigma from its own
-    distances); otherwise it is tuned. Dense for n <= DENSE_MAX, sparse CSR beyond.
+    distances); otherwise it is tuned.
     """
-    points = np.asarray(points, dtype=np.float64)
-    n = len(points)
-    tree = cKDTree(points)
-    if spec.kind == "adaptive":
-        dist = _nn_distances(tree, points, spec.knn)
-        bw = dist[:, -1]
-        nu_used, sigma = float("nan"), float(np.median(bw))
-        # pairs within the largest radius at which exp(-d^2/(s_i s_j)) can still exceed the cutoff
-        radius = float(bw.max()) * math.sqrt(math.log(1.0 / spec.cutoff))
-        W = _pairs(tree, points, radius, n)
-        W.data = np.exp(-W.data ** 2 / (bw[W.row] * bw[W.col]))
-    else:
-        nu_used = tune_nu(points, spec, tree) if (spec.kind == "agnostic" and nu is None) else (
-            float(nu) if nu is not None else spec.nu)
-        sigma = nu_used * mean_nn_distance(points, tree)
-        W = _pairs(tree, points, _agnostic_support_radius(nu_used, sigma / nu_used, spec.cutoff), n)
-        W.data = np.exp(-W.data ** 2 / sigma ** 2)
-    W.data[W.data < spec.cutoff] = 0.0
-    W = W.tocsr()
-    W = W + sp.identity(n, format="csr")  # self-loops (distance 0): exp(0) = 1
-    W.eliminate_zeros()
-    if spec.alpha > 0:
-        q = np.asarray(W.sum(axis=1)).ravel() ** -spec.alpha
-        W = sp.diags(q) @ W @ sp.diags(q)
-    W = W + 1e-8 * sp.identity(n, format="csr")
-    P = sp.diags(1.0 / np.asarray(W.sum(axis=1)).ravel()) @ W
-    P = P.tocsr()
-    return Graph(P=P.toarray() if n <= DENSE_MAX else P, nu=nu_used, sigma=sigma)
+    graph = build_graph_sparse(points, spec, nu)
+    if graph.P.shape[0] <= DENSE_MAX:
+        return Graph(P=graph.P.toarray(), nu=graph.nu, sigma=graph.sigma)
+    return graph
 
 
 def _pairs(tree: cKDTree, points: np.ndarray, radius: float, n: int) -> sp.coo_matrix:
@@ -451,12 +428,12 @@ def trajectory_rows(P: np.ndarray | sp.csr_matrix, rows: np.ndarray, t_max: int,
 
 
 def build_graph_sparse(points: np.ndarray, spec: KernelSpec, nu: float | None = None) -> Graph:
-    """`build_graph` with P always CSR, and faster: the same P entries (to rounding), the same nu and
-    sigma. Agnostic kernels tune with `tune_nu_fast` (the same nu as `tune_nu`); adaptive kernels
-    search each point's pairs within its own reach sqrt(sigma_i * max sigma * log(1/cutoff)) instead of
-    the largest reach for every point (90 s -> ~2 s at n = 20 000 on a cap, whose rim points have
-    large sigma_i). No n^2 densification below DENSE_MAX. Checked against `build_graph` in
-    tests/test_diffusion.py.
+    """The Markov operator P = D^-1 (W + 1e-8 I) of the kernel `spec` on `points`, always CSR.
+
+    Agnostic kernels tune nu with `tune_nu_fast` (the same nu as `tune_nu`, tested) unless `nu` is
+    given; adaptive kernels search each point's pairs within its own reach
+    sqrt(sigma_i * max sigma * log(1/cutoff)), not the largest reach for every point (90 s -> ~2 s at
+    n = 20 000 on a cap, whose rim points have large sigma_i).
     """
     points = np.asarray(points, dtype=np.float64)
     n = len(points)
