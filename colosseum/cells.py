@@ -21,6 +21,7 @@ import numpy as np
 
 from . import registry
 from .contract import SkipCell
+from .params import coerce_seed
 
 
 def _canonical(value: Any) -> Any:
@@ -57,15 +58,11 @@ class CellSpec:
                method_params: Mapping[str, Any], seed: int) -> CellSpec:
         """Fill in defaults from the registry and record the code hashes (unknown names raise)."""
         d, m = registry.entry(registry.DATASET, dataset), registry.entry(registry.METHOD, method)
-        dparams = registry._bind(d, dict(dataset_params))
-        mparams = dict(method_params)
-        for k in m.filled_by_runner:
-            mparams.pop(k, None)
-        unknown = set(mparams) - set(m.defaults)
-        if unknown:
-            raise ValueError(f"method {method!r} has no parameter(s) {sorted(unknown)}; "
-                             f"it takes {sorted(m.defaults)}")
-        return cls(dataset, dparams, method, {**m.defaults, **mparams}, int(seed),
+        mparams = {k: v for k, v in method_params.items() if k not in m.filled_by_runner}
+        for k in m.filled_by_runner:  # filled from the sample when the cell runs, never part of its identity
+            mparams[k] = None
+        mparams = {k: v for k, v in m.bind(mparams).items() if k not in m.filled_by_runner}
+        return cls(dataset, d.bind(dict(dataset_params)), method, mparams, coerce_seed(seed),
                    {"dataset": d.code_hash(), "method": m.code_hash()})
 
     @property

@@ -100,3 +100,28 @@ def validate_sample(sample: Sample, source: str = "dataset") -> Sample:
     if not isinstance(sample.meta, dict):
         raise ValueError(f"{source}: meta must be a dict")
     return Sample(points=pts, eval_idx=idx, curvature=truth, dim=dim, meta=dict(sample.meta))
+
+
+def validate_estimate(out: Any, shape: tuple[int, ...], source: str = "method") -> Estimate:
+    """Check what a method returned (a bare array or an Estimate): real values of the eval rows' shape,
+    diagnostics of that shape holding numbers or booleans. Returns an Estimate of float64 arrays;
+    ±inf stays as it is (scored as an abstention, like NaN)."""
+    est = out if isinstance(out, Estimate) else Estimate(values=out)
+    values = np.asarray(est.values)
+    if values.shape != shape:
+        raise ValueError(f"{source} returned shape {values.shape}, expected {shape} (one estimate per eval row)")
+    if not (np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)
+            or values.dtype == np.bool_):
+        raise ValueError(f"{source} returned dtype {values.dtype}, expected real numbers")
+    if not isinstance(est.diagnostics, dict):
+        raise ValueError(f"{source}: diagnostics must be a dict of name -> array, got {type(est.diagnostics).__name__}")
+    diagnostics = {}
+    for key, val in est.diagnostics.items():
+        arr = np.asarray(val)
+        if arr.shape != shape:
+            raise ValueError(f"{source}: diagnostic {key!r} has shape {arr.shape}, expected {shape}")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+            raise ValueError(f"{source}: diagnostic {key!r} holds {arr.dtype} values; diagnostics must be "
+                             "real numbers or booleans (one per eval row)")
+        diagnostics[str(key)] = arr.astype(np.float64)
+    return Estimate(values=values.astype(np.float64), diagnostics=diagnostics)

@@ -16,7 +16,9 @@ Signatures the decorators accept:
     def estimate(points, eval_idx, dim, *, seed: int, param=default, ...) -> array (m,) | Estimate
 
 Every keyword parameter (except `seed` and runner-filled ones such as the oracle's `truth`)
-needs a default: the defaults are the parameter schema, mirrored in `configs/<kind>/<name>.yaml`.
+needs a default. Defaults and annotations are the parameter schema (`colosseum.params`): values are
+coerced and checked against it before anything runs, and it is mirrored in
+`configs/<kind>/<name>.yaml`. A plugin's code identity is its import closure (`colosseum.codehash`).
 """
 from __future__ import annotations
 
@@ -34,36 +36,53 @@ from typing import Any
 
 import numpy as np
 
-from . import paths
-from .contract import Estimate, Sample, validate_inputs, validate_sample
+from . import codehash, paths
+from .contract import Estimate, Sample, validate_estimate, validate_inputs, validate_sample
+from .params import ParamError, ParamType, coerce_seed, signature_types
 
 METHOD, DATASET = "method", "dataset"
 #: Parameters the runner fills from the sample instead of the config (never part of a cell's identity).
 RUNNER_FILLED = ("truth",)
-#: Modules every dataset's truth depends on: their source is part of a dataset's code hash.
-DATASET_DEPENDS = ("colosseum.geometry", "colosseum.sampling")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One registered dataset or method: its function, parameter defaults and source."""
+    """One registered dataset or method: its function, parameter schema (defaults and types) and source."""
 
     kind: str
     name: str
     func: Callable[..., Any]
     source: Path
     defaults: Mapping[str, Any]
+    types: Mapping[str, ParamType] = field(default_factory=dict)
     filled_by_runner: tuple[str, ...] = ()
-    depends: tuple[str, ...] = ()
 
     def code_hash(self) -> str:
-        """Hash of the plugin file and of the package modules it declares it depends on."""
-        h = hashlib.sha256(self.source.read_bytes())
-        for mod in self.depends:
-            spec = importlib.util.find_spec(mod)
-            if spec is not None and spec.origin:
-                h.update(Path(spec.origin).read_bytes())
-        return h.hexdigest()[:16]
+        """Hash of the plugin file's import closure: the file and every project module it reaches."""
+        return codehash.code_hash(self.source)
+
+    def code_files(self) -> list[str]:
+        """The files of that closure, by name (the plugin file first)."""
+        return [codehash.label(p) for p in codehash.closure(self.source)]
+
+    def bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The complete parameters: defaults filled in, every value coerced to its declared type.
+
+        Unknown names and values the schema rejects raise ParamError (a ValueError), one line each."""
+        unknown = set(params) - set(self.defaults) - set(self.filled_by_runner)
+        if unknown:
+            raise ParamError(f"{self.kind} {self.name!r} has no parameter(s) {sorted(unknown)}; "
+                             f"it takes {sorted(self.defaults) + list(self.filled_by_runner)}")
+        missing = [k for k in self.filled_by_runner if k not in params]
+        if missing:
+            raise ParamError(f"{self.kind} {self.name!r} needs {missing} (the runner fills them from the sample)")
+        out = dict(self.defaults)
+        for key, value in params.items():
+            if key in self.filled_by_runner:
+                out[key] = value
+            else:
+                out[key] = self.types[key].coerce(value, f"{self.kind} {self.name!r}: parameter {key!r}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,24 +103,10 @@ class Method:
         return self.estimate(points, eval_idx, dim, seed=seed).values
 
     def estimate(self, points: Any, eval_idx: Any, dim: int, seed: int = 0) -> Estimate:
-        """Validate inputs, run, and check the output shape; returns values and diagnostics."""
+        """Validate inputs, run, and check the output; returns values and diagnostics (float64)."""
         pts, idx, d = validate_inputs(points, eval_idx, dim)
-        out = self.entry.func(pts, idx, d, seed=int(seed), **self.params)
-        est = out if isinstance(out, Estimate) else Estimate(values=out)
-        values = np.asarray(est.values)
-        if values.shape != idx.shape:
-            raise ValueError(f"method {self.name!r} returned shape {values.shape}, "
-                             f"expected {idx.shape} (one estimate per eval row)")
-        if not (np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)):
-            raise ValueError(f"method {self.name!r} returned dtype {values.dtype}, expected real numbers")
-        diagnostics = {}
-        for key, val in est.diagnostics.items():
-            arr = np.asarray(val)
-            if arr.shape != idx.shape:
-                raise ValueError(f"method {self.name!r}: diagnostic {key!r} has shape {arr.shape}, "
-                                 f"expected {idx.shape}")
-            diagnostics[key] = arr
-        return Estimate(values=values.astype(np.float64), diagnostics=diagnostics)
+        out = self.entry.func(pts, idx, d, seed=coerce_seed(seed), **self.params)
+        return validate_estimate(out, idx.shape, f"method {self.name!r}")
 
 
 _ENTRIES: dict[str, dict[str, Entry]] = {METHOD: {}, DATASET: {}}
@@ -110,31 +115,37 @@ _LOADED_FILES: set[Path] = set()
 _EXTRA_DIRS: list[Path] = []
 
 
-def _register(kind: str, name: str, filled: tuple[str, ...], depends: tuple[str, ...]):
+def _register(kind: str, name: str, filled: tuple[str, ...]):
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         defaults = _schema(kind, name, func, filled)
+        types = signature_types(func, list(defaults), defaults)
+        for key, default in defaults.items():
+            try:
+                types[key].coerce(default, f"{kind} {name!r}: the default of {key!r}")
+            except ParamError as exc:
+                raise TypeError(str(exc)) from None
         source = Path(inspect.getsourcefile(func) or "<unknown>").resolve()
         old = _ENTRIES[kind].get(name)
         if old is not None and old.source != source:
             raise ValueError(f"{kind} {name!r} is registered twice: in {old.source} and in {source}")
-        _ENTRIES[kind][name] = Entry(kind, name, func, source, MappingProxyType(defaults), filled, depends)
+        _ENTRIES[kind][name] = Entry(kind, name, func, source, MappingProxyType(defaults),
+                                     MappingProxyType(types), filled)
         return func
 
     return decorator
 
 
-def register_method(name: str, *, needs_truth: bool = False, depends: Iterable[str] = ()):
+def register_method(name: str, *, needs_truth: bool = False):
     """Register `func(points, eval_idx, dim, *, seed, **params)` as method `name`.
 
     needs_truth: the runner passes the sample's true curvature as `truth=` (the oracle only).
-    depends: package modules (e.g. "colosseum.diffusion") whose source belongs to the code hash.
     """
-    return _register(METHOD, name, ("truth",) if needs_truth else (), tuple(depends))
+    return _register(METHOD, name, ("truth",) if needs_truth else ())
 
 
-def register_dataset(name: str, *, depends: Iterable[str] = ()):
+def register_dataset(name: str):
     """Register `func(*, seed, **params) -> Sample` as dataset `name`."""
-    return _register(DATASET, name, (), DATASET_DEPENDS + tuple(depends))
+    return _register(DATASET, name, ())
 
 
 def _schema(kind: str, name: str, func: Callable[..., Any], filled: tuple[str, ...]) -> dict[str, Any]:
@@ -253,31 +264,20 @@ def entry(kind: str, name: str) -> Entry:
     return table[name]
 
 
-def _bind(e: Entry, params: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(params) - set(e.defaults) - set(e.filled_by_runner)
-    if unknown:
-        raise ValueError(f"{e.kind} {e.name!r} has no parameter(s) {sorted(unknown)}; "
-                         f"it takes {sorted(e.defaults) + list(e.filled_by_runner)}")
-    missing = [k for k in e.filled_by_runner if k not in params]
-    if missing:
-        raise ValueError(f"{e.kind} {e.name!r} needs {missing} (the runner fills them from the sample)")
-    return {**e.defaults, **params}
-
-
 def make_method(name: str, **params: Any) -> Method:
     """A configured method; unknown names or parameters raise ValueError."""
     e = entry(METHOD, name)
-    return Method(name=name, params=MappingProxyType(_bind(e, params)), entry=e)
+    return Method(name=name, params=MappingProxyType(e.bind(params)), entry=e)
 
 
 def make_dataset(name: str, seed: int = 0, **params: Any) -> Sample:
     """Draw dataset `name` for `seed`; the result is validated and its meta names the draw."""
     e = entry(DATASET, name)
-    bound = _bind(e, params)
-    sample = e.func(seed=int(seed), **bound)
+    bound = e.bind(params)
+    sample = e.func(seed=coerce_seed(seed), **bound)
     if not isinstance(sample, Sample):
         raise TypeError(f"dataset {name!r} returned {type(sample).__name__}, expected Sample")
     sample = validate_sample(sample, source=f"dataset {name!r}")
-    meta = {"name": name, "seed": int(seed), "params": bound, "zero_tol": bound.get("zero_tol", 0.0),
+    meta = {"name": name, "seed": coerce_seed(seed), "params": bound, "zero_tol": bound.get("zero_tol", 0.0),
             **sample.meta}
     return Sample(sample.points, sample.eval_idx, sample.curvature, sample.dim, meta)

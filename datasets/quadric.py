@@ -286,7 +286,7 @@ def drawn_surfaces(seeds, **params) -> list[QuadricSurface]:
     return _draw_surfaces(seeds, p)
 
 
-@register_dataset("quadric", depends=("colosseum.sanity",))
+@register_dataset("quadric")
 def quadric(*, seed: int, dim: int = 2, codim: int = 1, half_width: float = 1.0, eig_min: float = 0.25,
             eig_max: float = 2.0, linear_scale: float = 0.0, cubic_scale: float = 0.0,
             sign: str = "balanced", min_abs_curvature: float = 0.1, max_abs_curvature: float | None = None,

@@ -106,7 +106,7 @@ def entropy_curvature(points, eval_idx, dim, *, seed, knn, tolerance, alpha, t_m
     })
 
 
-@register_method("dc_entropy", depends=("colosseum.diffusion",))
+@register_method("dc_entropy")
 def dc_entropy(points, eval_idx, dim, *, seed: int, knn: int = 120, tolerance: int = 5, alpha: float = 0.0,
                t_max: int = 39, locality: float = 0.9, comparison: str = "uniform", comparison_trials: int = 3,
                dim_source: str = "given", match: str = "trajectory"):

@@ -78,10 +78,9 @@ def _settings(neighbourhood, graph_knn, hidden, depth, w_radial, w_kl, w_flat, w
                               mio=mio or fl.MIOConfig())
 
 
-DEPENDS = ("colosseum.diffusion", "colosseum.flattening")
 
 
-@register_method("dc_rfae", depends=DEPENDS)
+@register_method("dc_rfae")
 def dc_rfae(points, eval_idx, dim, *, seed: int, knn: int = 120, tolerance: int = 5, alpha: float = 0.0,
             t_max: int = 39, locality: float = 0.9, comparison_trials: int = 1, dim_source: str = "given",
             match: str = "trajectory", data_side: str = "neighbourhood", neighbourhood: int = 500, graph_knn: int = 30,
@@ -94,7 +93,7 @@ def dc_rfae(points, eval_idx, dim, *, seed: int, knn: int = 120, tolerance: int 
                                match=match)
 
 
-@register_method("dc_mioflattener", depends=DEPENDS)
+@register_method("dc_mioflattener")
 def dc_mioflattener(points, eval_idx, dim, *, seed: int, knn: int = 120, tolerance: int = 5, alpha: float = 0.0,
                     t_max: int = 39, locality: float = 0.9, comparison_trials: int = 1, dim_source: str = "given",
                     match: str = "trajectory", data_side: str = "neighbourhood", neighbourhood: int = 500,

@@ -102,7 +102,7 @@ def laziness_curvature(points, eval_idx, dim, *, seed, t, knn, tolerance, alpha,
     })
 
 
-@register_method("dc_laziness", depends=("colosseum.diffusion",))
+@register_method("dc_laziness")
 def dc_laziness(points, eval_idx, dim, *, seed: int, t: int = 8, knn: int = 120, tolerance: int = 5,
                 alpha: float = 1.0, kernel: str = "agnostic", neighbourhood: float = 2.0,
                 comparison: str = "uniform", comparison_trials: int = 3, dim_source: str = "given"):

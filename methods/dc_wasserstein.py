@@ -414,7 +414,7 @@ def wasserstein_curvature(points, eval_idx, dim, *, seed, t, knn, decay, thresh,
                                  "dense_backend": np.full(len(eval_idx), used == "dense")})
 
 
-@register_method("dc_wasserstein", depends=("colosseum.diffusion",))
+@register_method("dc_wasserstein")
 def dc_wasserstein(points, eval_idx, dim, *, seed: int, t: int = 8, knn: int = 30, decay: float = 40.0,
                    thresh: float = 1e-4, anisotropy: float = 1.0, eps: float = 1e-6,
                    comparison: str = "uniform", comparison_trials: int = 3, support_mass: float = 0.999,

@@ -80,7 +80,7 @@ def source_distances(graph: graphs.KnnGraph, sources: np.ndarray, targets: np.nd
     return out
 
 
-@register_method("diffusion_orc", depends=("colosseum.diffusion", "colosseum.graphs"))
+@register_method("diffusion_orc")
 def diffusion_orc(points, eval_idx, dim, *, seed: int, t: int = 8, knn: int = 10, alpha: float = 1.0,
                   n_pairs: int = 8, band_lo: float = 0.75, band_hi: float = 1.25, support_mass: float = 0.999,
                   max_support: int = 384, output: str = "kappa"):

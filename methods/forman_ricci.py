@@ -43,7 +43,7 @@ def mean_triangles(graph: graphs.KnnGraph, rows) -> np.ndarray:
     return np.asarray(tri.sum(axis=1)).ravel() / np.maximum(np.diff(A_R.indptr), 1)
 
 
-@register_method("forman_ricci", depends=("colosseum.graphs",))
+@register_method("forman_ricci")
 def forman_ricci(points, eval_idx, dim, *, seed: int, knn: int = 20, weighted: bool = False,
                  output: str = "minus_flat", flat_nodes: int = 64, flat_draws: int = 4):
     if output not in OUTPUTS:

@@ -78,7 +78,7 @@ def flat_reference(n: int, dim: int, knn: int, alpha: float, node_mean: str, fla
     return float(trim_mean(np.concatenate(vals), FLAT_TRIM))
 
 
-@register_method("ollivier_ricci", depends=("colosseum.graphs",))
+@register_method("ollivier_ricci")
 def ollivier_ricci(points, eval_idx, dim, *, seed: int, knn: int = 20, alpha: float = 0.5,
                    node_mean: str = "plain", output: str = "scalar_minus_flat", flat_nodes: int = 64, flat_draws: int = 1):
     if output not in OUTPUTS:
