@@ -13,7 +13,10 @@ DEFAULT_ARGS = ["+experiment=quick"]
 
 
 def main() -> None:
-    """`colosseum [hydra overrides]`: run one cell, or a sweep with -m; no arguments runs the quick preset."""
+    """`colosseum [hydra overrides]`: run one cell, or a sweep with -m; no arguments runs the quick preset.
+
+    Exit status: 0 all cells ok (or a dry run), 1 some cell of the sweep failed (now or earlier) or
+    the sweep could not finish, 2 an invalid sweep or setting (nothing computed), 130 interrupted."""
     import hydra
 
     from . import runner
@@ -23,6 +26,10 @@ def main() -> None:
     app = hydra.main(config_path=str(paths.CONFIGS), config_name="config", version_base="1.3")(runner.task)
     try:
         app()
+    except runner.Abort as exc:
+        if exc.message:
+            print(f"colosseum: {exc.message}", file=sys.stderr)
+        sys.exit(exc.code)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a sweep
         print(f"colosseum: interrupted ({exc or 'Ctrl-C'}); finished cells are kept, the same command "
               f"resumes the sweep", file=sys.stderr)
@@ -31,8 +38,9 @@ def main() -> None:
         runner.shutdown()
     session = runner.last_session()
     if session is not None and session.failed:
-        print(f"colosseum: {session.failed} cell(s) failed; see the `error` column of "
-              f"results.load('{session.run_dir}')", file=sys.stderr)
+        print(f"colosseum: {session.failed} cell(s) of this sweep failed (status error or timeout, computed "
+              f"now or earlier); their messages are in the `error` column of "
+              f"results.load('{session.run_dir}'), and rerun=failed recomputes them", file=sys.stderr)
         sys.exit(1)
 
 
@@ -40,8 +48,8 @@ def compare_main(argv: list[str] | None = None) -> None:
     """`colosseum-compare RUN_A RUN_B [RUN_C ...] [--metric M ...] [--csv F] [--markdown F]`.
 
     Every further run is compared with the first one (the baseline)."""
-    from . import compare, results
-    from .tables import print_table, to_markdown
+    from . import compare, results, store
+    from .display import print_table, to_markdown
 
     ap = argparse.ArgumentParser(prog="colosseum-compare", description=compare.__doc__.splitlines()[0])
     ap.add_argument("runs", type=Path, nargs="+", help="run directories; the first is the baseline (a)")
@@ -55,8 +63,8 @@ def compare_main(argv: list[str] | None = None) -> None:
     if len(args.runs) < 2:
         ap.error("give at least two run directories")
     for run in args.runs:
-        if not (run / results.CELLS).is_dir():
-            ap.error(f"{run} is not a run directory (no {results.CELLS}/ folder)")
+        if not (run / store.CELLS).is_dir():
+            ap.error(f"{run} is not a run directory (no {store.CELLS}/ folder)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frames = [results.load(run) for run in args.runs]

@@ -1,84 +1,125 @@
-"""Comparing runs: cells line up by identity (dataset + method + parameters + seed), not by run or machine.
+"""Comparing runs: cells line up by key (dataset + method + parameters + seed), not by run, code or machine.
 
-For each (dataset, method) group and metric the pooled value in each run is shown with the
-paired difference B - A and a percentile bootstrap 95 % interval that resamples matched cells
-(the replication unit: points of one cell are correlated), so a change is flagged only when
-the interval excludes zero.
+For each (dataset, method) group and metric: the pooled value in each run, the paired difference
+B - A with a percentile bootstrap 95 % interval that resamples matched cells (`colosseum.bootstrap`,
+one random stream per metric), and a Wilcoxon signed-rank test of the per-cell differences
+(`scipy.stats.wilcoxon`). A change is flagged when the interval excludes zero. Fewer than
+`MIN_CELLS` matched cells make both weak: the table says so (`few_cells`) and a warning too.
+`provenance_diff` lists what differs in how the two runs were made, code hashes first.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from . import bootstrap
 from .results import load
-from .scoring import METRICS, SCORED_STATUSES
+from .scoring import METRICS, metric_arrays
+from .status import SCORED
 
 DEFAULT_METRICS = ("sign_accuracy", "balanced_sign_accuracy", "auroc", "pearson")
+#: Below this many matched cells the interval and the test have little power: flagged, and warned about.
+MIN_CELLS = 10
 
 
-def _cell_arrays(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    df = df[df["status"].isin(SCORED_STATUSES) & (df["point"] >= 0)]
-    out = {}
-    for key, g in df.groupby("cell_key"):
-        t = g["true_curvature"].to_numpy(float)
-        signed = np.where(np.abs(t) <= g["zero_tol"].to_numpy(float), 0.0, t)
-        out[key] = (signed, g["estimate"].to_numpy(float), t)
-    return out
+def _cell_arrays(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """cell_key -> (truth, estimate, zero_tol) of its scored points."""
+    df = df[df["status"].isin(SCORED) & (df["point"] >= 0)]
+    return {key: (g["true_curvature"].to_numpy(float), g["estimate"].to_numpy(float), g["zero_tol"].to_numpy(float))
+            for key, g in df.groupby("cell_key")}
 
 
 def _pooled(arrays, keys, metric: str) -> float:
-    signed = np.concatenate([arrays[k][0] for k in keys])
-    est = np.concatenate([arrays[k][1] for k in keys])
-    raw = np.concatenate([arrays[k][2] for k in keys])
-    truth = raw if metric in ("coverage", "pearson", "spearman") else signed
-    return METRICS[metric](truth, est, 0.0)
+    parts = [arrays[k] for k in keys]
+    return metric_arrays(*(np.concatenate([p[i] for p in parts]) for i in range(3)), (metric,))[metric]
+
+
+def _wilcoxon(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p-value of the Wilcoxon signed-rank test of b - a (NaN when every difference is 0 or undefined)."""
+    d = b - a
+    d = d[np.isfinite(d)]
+    if not d.size or np.all(d == 0):
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(stats.wilcoxon(d, zero_method="wilcox").pvalue)
 
 
 def compare(run_a: str | os.PathLike[str] | pd.DataFrame, run_b: str | os.PathLike[str] | pd.DataFrame,
             metrics: Sequence[str] = DEFAULT_METRICS, by: Sequence[str] = ("dataset", "method"),
             n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """One row per group and metric: a, b, diff = b - a, ci_low, ci_high, n_cells, significant."""
+    """One row per group and metric: a, b, diff = b - a, ci_low, ci_high, p_wilcoxon, n_cells,
+    only_a, only_b, few_cells, significant."""
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {sorted(METRICS)}")
     a = run_a if isinstance(run_a, pd.DataFrame) else load(run_a)
     b = run_b if isinstance(run_b, pd.DataFrame) else load(run_b)
-    rng = np.random.default_rng(seed)
-    rows = []
+    rows, few = [], []
     groups = sorted(set(map(tuple, a[list(by)].drop_duplicates().to_numpy()))
-                    | set(map(tuple, b[list(by)].drop_duplicates().to_numpy())))
+                    | set(map(tuple, b[list(by)].drop_duplicates().to_numpy())), key=str)
     for key in groups:
         ga = a[(a[list(by)] == list(key)).all(axis=1)]
         gb = b[(b[list(by)] == list(key)).all(axis=1)]
         arr_a, arr_b = _cell_arrays(ga), _cell_arrays(gb)
         matched = sorted(set(arr_a) & set(arr_b))
-        only_a, only_b = len(set(arr_a) - set(arr_b)), len(set(arr_b) - set(arr_a))
+        if 0 < len(matched) < MIN_CELLS:
+            few.append("/".join(map(str, key)))
         for metric in metrics:
             row = {**dict(zip(by, key)), "metric": metric, "n_cells": len(matched),
-                   "only_a": only_a, "only_b": only_b}
+                   "only_a": len(set(arr_a) - set(arr_b)), "only_b": len(set(arr_b) - set(arr_a)),
+                   "few_cells": 0 < len(matched) < MIN_CELLS}
             if not matched:
-                rows.append({**row, "a": np.nan, "b": np.nan, "diff": np.nan, "ci_low": np.nan,
-                             "ci_high": np.nan, "significant": False})
+                rows.append({**row, "a": np.nan, "b": np.nan, "diff": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                             "p_wilcoxon": np.nan, "significant": False})
                 continue
             va, vb = _pooled(arr_a, matched, metric), _pooled(arr_b, matched, metric)
-            boots = []
-            for _ in range(n_boot):
-                pick = [matched[i] for i in rng.integers(0, len(matched), len(matched))]
-                boots.append(_pooled(arr_b, pick, metric) - _pooled(arr_a, pick, metric))
-            boots = np.asarray(boots)
-            boots = boots[np.isfinite(boots)]
-            lo, hi = (np.percentile(boots, [2.5, 97.5]) if boots.size else (np.nan, np.nan))
-            rows.append({**row, "a": va, "b": vb, "diff": vb - va, "ci_low": float(lo), "ci_high": float(hi),
+            lo, hi = bootstrap.interval(
+                len(matched), lambda idx: _pooled(arr_b, [matched[i] for i in idx], metric)
+                - _pooled(arr_a, [matched[i] for i in idx], metric),
+                n_boot=n_boot, rng=bootstrap.stream(seed, metric))
+            per_a = np.array([_pooled(arr_a, [k], metric) for k in matched])
+            per_b = np.array([_pooled(arr_b, [k], metric) for k in matched])
+            rows.append({**row, "a": va, "b": vb, "diff": vb - va, "ci_low": lo, "ci_high": hi,
+                         "p_wilcoxon": _wilcoxon(per_a, per_b),
                          "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0))})
-    return pd.DataFrame(rows)
+    if few:
+        warnings.warn(f"{len(few)} group(s) have fewer than {MIN_CELLS} matched cells (e.g. {', '.join(few[:3])}): "
+                      "their intervals and tests are weak", stacklevel=2)
+    cols = [*by, "metric", "a", "b", "diff", "ci_low", "ci_high", "p_wilcoxon", "n_cells", "only_a", "only_b",
+            "few_cells", "significant"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def code_versions(df: pd.DataFrame) -> pd.DataFrame:
+    """Which code computed the rows: one row per (part, name, code hash) with the git commits seen."""
+    rows = []
+    for part in ("dataset", "method"):
+        col = f"code.{part}"
+        if col not in df:
+            continue
+        for (name, code), g in df.groupby([part, col], dropna=False):
+            commits = sorted(map(str, g["prov.git_commit"].dropna().unique())) if "prov.git_commit" in g else []
+            rows.append({"part": part, "name": name, "code": code, "cells": g["cell_id"].nunique(),
+                         "git_commit": ", ".join(c[:12] for c in commits)})
+    return pd.DataFrame(rows, columns=["part", "name", "code", "cells", "git_commit"])
 
 
 def provenance_diff(run_a: pd.DataFrame, run_b: pd.DataFrame) -> pd.DataFrame:
-    """Provenance columns (git commit, package versions, host) whose values differ between runs."""
+    """What differs in how two runs were made: each dataset's and method's code hash, then the
+    provenance columns (git commit, package versions, host)."""
     rows = []
+    ca, cb = code_versions(run_a), code_versions(run_b)
+    for part, name in sorted(set(zip(ca["part"], ca["name"])) | set(zip(cb["part"], cb["name"]))):
+        va = sorted(ca.loc[(ca["part"] == part) & (ca["name"] == name), "code"].astype(str))
+        vb = sorted(cb.loc[(cb["part"] == part) & (cb["name"] == name), "code"].astype(str))
+        if va != vb:
+            rows.append({"field": f"code of {part} {name}", "a": ", ".join(va) or "–", "b": ", ".join(vb) or "–"})
     for col in sorted(c for c in set(run_a.columns) | set(run_b.columns) if c.startswith("prov.")):
         va = sorted(map(str, run_a[col].dropna().unique())) if col in run_a else []
         vb = sorted(map(str, run_b[col].dropna().unique())) if col in run_b else []

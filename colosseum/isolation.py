@@ -4,7 +4,7 @@ The worker is a fresh interpreter (`python -m colosseum.isolation`, never a fork
 initialised) talking over a socket pair; it does not depend on the parent's multiprocessing
 start method, so it works the same inside joblib/loky, submitit and Ray workers. It is reused
 across cells, so JAX is imported once per worker, not once per cell. A timeout or a crash
-kills it; the next cell starts a fresh one.
+kills it; the next cell starts a fresh one. `worker(...)` keeps one such worker per launching process.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .cells import CellSpec, compute_cell, failure
+from .cells import CellSpec
+from .compute import compute_cell, failure
+from .status import Status
 
 STARTUP_TIMEOUT_S = 300.0
 
@@ -93,7 +95,7 @@ class CellWorker:
             try:
                 self._start()
             except (RuntimeError, EOFError, OSError) as exc:
-                return failure("error", exc, phase="dataset")
+                return failure(Status.ERROR, exc, phase="dataset")
         self._conn.send(spec.to_dict())
         deadline = time.monotonic() + timeout_s
         partial: dict[str, Any] = {}
@@ -103,13 +105,13 @@ class CellWorker:
                 ready = remaining > 0 and self._conn.poll(remaining)
                 if not ready:
                     self._kill()
-                    return {**partial, **failure("timeout", message=f"cell exceeded timeout_s={timeout_s:g}",
+                    return {**partial, **failure(Status.TIMEOUT, message=f"cell exceeded timeout_s={timeout_s:g}",
                                                  phase="method" if partial else "dataset")}
                 kind, info = self._conn.recv()
             except (EOFError, ConnectionError, OSError):
                 code = self._proc.poll() if self._proc is not None else None
                 self._kill()
-                return {**partial, **failure("error", message=f"worker process died (exit code {code})",
+                return {**partial, **failure(Status.ERROR, message=f"worker process died (exit code {code})",
                                              phase="method" if partial else "dataset")}
             if kind == "sample":
                 partial = info
@@ -124,6 +126,27 @@ class CellWorker:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
+
+
+_WORKER: CellWorker | None = None
+
+
+def worker(plugin_dirs: list[str], threads: int | None) -> CellWorker:
+    """This process's cell worker for these settings (a new one when they change)."""
+    global _WORKER
+    if _WORKER is None or (_WORKER.plugin_dirs, _WORKER.threads) != ([str(p) for p in plugin_dirs], threads):
+        if _WORKER is not None:
+            _WORKER.close()
+        _WORKER = CellWorker(plugin_dirs, threads)
+    return _WORKER
+
+
+def shutdown() -> None:
+    """Stop this process's cell worker, if any."""
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER.close()
+        _WORKER = None
 
 
 def _die_with_parent() -> None:  # runs in the worker

@@ -76,12 +76,17 @@ class Entry:
         missing = [k for k in self.filled_by_runner if k not in params]
         if missing:
             raise ParamError(f"{self.kind} {self.name!r} needs {missing} (the runner fills them from the sample)")
-        out = dict(self.defaults)
+        out, problems = dict(self.defaults), []
         for key, value in params.items():
             if key in self.filled_by_runner:
                 out[key] = value
-            else:
-                out[key] = self.types[key].coerce(value, f"{self.kind} {self.name!r}: parameter {key!r}")
+                continue
+            try:
+                out[key] = self.types[key].coerce(value, f"parameter {key!r}")
+            except ParamError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ParamError(f"{self.kind} {self.name!r}: " + "; ".join(problems))
         return out
 
 

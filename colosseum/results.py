@@ -1,136 +1,33 @@
-"""Result storage and tidy tables.
+"""Tidy tables of a run: the per-point table, per-cell scores, and leaderboards.
 
-A run directory holds `cells/<cell_id>.parquet` (one atomically written file per cell, one row
-per evaluation point), `manifests/*.json` (the cells each invocation expected, so a partial run
-says what is missing) and `scores.csv` (one row per cell and metric, rewritten after each run).
-Every score is recomputable from the points table.
+`load(run_dir)` reads, for each cell key, the version the newest manifest expects (the cell computed
+by the code of the last sweep that asked for it, `colosseum.store`); older versions stay on disk and
+are read with `versions="all"`. A key whose current version is not computed yet is listed in
+`df.attrs["missing_cells"]` (and a warning says so): it is never replaced by an old version, so a
+partial table never passes as complete and two code versions never pool. Unreadable cell files are
+skipped with one warning naming them (`df.attrs["corrupt_cells"]`) and count as missing.
+Every score is recomputable from the per-point table.
 """
 from __future__ import annotations
 
 import json
 import os
-import time
-import uuid
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .cells import CellSpec
-from .scoring import METRICS, SCORED_STATUSES, class_shares, metric_values
+from . import codehash, store
+from .schema import POINT_COLUMNS, unify
+from .scoring import METRICS, class_shares, metric_values
+from .status import FAILED, SCORED, Status
 
-CELLS, MANIFESTS, SCORES_CSV = "cells", "manifests", "scores.csv"
-#: Columns that vary within a cell; every other column is constant over a cell's rows.
-POINT_COLUMNS = ("point", "row", "true_curvature", "estimate")
-FAILED = ("error", "timeout")
-
-
-def cell_path(run_dir: str | os.PathLike[str], cell_id: str) -> Path:
-    return Path(run_dir) / CELLS / f"{cell_id}.parquet"
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (list, tuple, dict)):
-        return json.dumps(v, sort_keys=True)
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def cell_frame(spec: CellSpec, payload: dict[str, Any], run_id: str, started_at: str,
-               provenance: dict[str, Any]) -> pd.DataFrame:
-    """The tidy rows of one cell: one per evaluation point, or a single row (point -1) when the
-    dataset itself failed."""
-    rows = np.asarray(payload.get("row", []), dtype=np.int64)
-    m = rows.size
-    truth = np.asarray(payload.get("true_curvature", np.full(m, np.nan)), dtype=float)
-    est = np.asarray(payload.get("estimate", np.full(m, np.nan)), dtype=float)
-    if m == 0:
-        rows, truth, est = np.array([-1]), np.array([np.nan]), np.array([np.nan])
-    cols: dict[str, Any] = {
-        "run_id": run_id, "cell_id": spec.cell_id, "cell_key": spec.key,
-        "dataset": spec.dataset, "method": spec.method, "seed": spec.seed, "method_seed": spec.method_seed,
-        "point": np.arange(len(rows)) if m else np.array([-1]), "row": rows,
-        "true_curvature": truth, "estimate": est,
-        "status": payload["status"], "error": payload.get("error", ""),
-        "error_type": payload.get("error_type", ""), "phase": payload.get("phase", ""),
-        "traceback": payload.get("traceback", ""),
-        "runtime_s": float(payload.get("runtime_s", np.nan)),
-        "dataset_s": float(payload.get("dataset_s", np.nan)),
-        "dim": payload.get("dim", spec.dataset_params.get("dim")),
-        "n_points": payload.get("n_points"), "ambient_dim": payload.get("ambient_dim"),
-        "zero_tol": float(payload.get("zero_tol", spec.dataset_params.get("zero_tol", 0.0)) or 0.0),
-    }
-    cols.update({f"dataset.{k}": _plain(v) for k, v in spec.dataset_params.items()})
-    cols.update({f"method.{k}": _plain(v) for k, v in spec.method_params.items()})
-    cols.update({k: _plain(v) for k, v in payload.get("meta", {}).items()})
-    for k, v in payload.get("diagnostics", {}).items():
-        cols[f"diag.{k}"] = np.asarray(v, dtype=float)
-    cols.update({"code.dataset": spec.code.get("dataset", ""), "code.method": spec.code.get("method", ""),
-                 "started_at": started_at, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    cols.update(provenance)
-    frame = pd.DataFrame(cols)
-    frame.attrs = {}
-    return frame
-
-
-def write_cell(run_dir: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
-    """Write one cell's rows atomically: a temporary file in the same folder, then a rename."""
-    cell_id = str(frame["cell_id"].iloc[0])
-    final = cell_path(run_dir, cell_id)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{cell_id}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp"
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return final
-
-
-def cell_status(run_dir: str | os.PathLike[str], cell_id: str) -> str | None:
-    """Status of a finished cell, or None when the cell has no (readable) file."""
-    done = cell_outcome(run_dir, cell_id)
-    return None if done is None else done[0]
-
-
-def cell_outcome(run_dir: str | os.PathLike[str], cell_id: str) -> tuple[str, float] | None:
-    """(status, seconds the dataset draw and the method took) of a finished cell, or None when the
-    cell has no (readable) file."""
-    path = cell_path(run_dir, cell_id)
-    if not path.exists():
-        return None
-    try:
-        row = pd.read_parquet(path, columns=["status", "dataset_s", "runtime_s"]).iloc[0]
-    except Exception:  # noqa: BLE001 - an unreadable file is as good as missing
-        return None
-    seconds = float(np.nansum([row["dataset_s"], row["runtime_s"]]))
-    return str(row["status"]), seconds
-
-
-def write_manifest(run_dir: str | os.PathLike[str], specs: Sequence[CellSpec]) -> Path:
-    """Record the cells an invocation expects (one JSON file per invocation; their union is the run)."""
-    folder = Path(run_dir) / MANIFESTS
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}.json"
-    cells = [{"cell_id": s.cell_id, "cell_key": s.key, "label": s.label()} for s in specs]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cells, indent=0))
-    os.replace(tmp, path)
-    return path
-
-
-def expected_cells(run_dir: str | os.PathLike[str]) -> dict[str, str]:
-    """cell_id -> label of every cell any invocation of this run expected."""
-    out: dict[str, str] = {}
-    for f in sorted((Path(run_dir) / MANIFESTS).glob("*.json")):
-        out.update({c["cell_id"]: c["label"] for c in json.loads(f.read_text())})
-    return out
-
-
-def _cell_files(run_dir: Path) -> list[Path]:
-    return sorted(p for p in (run_dir / CELLS).glob("*.parquet") if not p.name.startswith("."))
+SCORES_CSV = "scores.csv"
+VERSIONS = ("current", "all")
 
 
 class _Shared(list):
@@ -141,47 +38,144 @@ class _Shared(list):
         return self
 
 
-def _read_cells(files: Sequence[Path]) -> pd.DataFrame:
-    """Cell files as one frame: Arrow tables (read on a few threads) concatenated with their
-    schemas unified (methods write different diag.* columns), then converted once; ~2x faster
-    than concatenating one DataFrame per file."""
-    from concurrent.futures import ThreadPoolExecutor
+def _keys_of(files: Sequence[Path]) -> dict[Path, tuple[str, str]]:
+    """(cell_key, finished_at) of each readable file."""
+    out = {}
+    for f in files:
+        try:
+            row = store.read_table(f, ["cell_key", "finished_at"]).slice(0, 1).to_pylist()[0]
+        except (store.CorruptCell, FileNotFoundError, KeyError):
+            continue
+        out[f] = (str(row["cell_key"]), str(row["finished_at"]))
+    return out
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+
+def select_versions(run_dir: str | os.PathLike[str], versions: str = "current"
+                    ) -> tuple[list[Path], dict[str, str], int]:
+    """The cell files a reader uses, {cell id: label} of current versions without a file, and how
+    many files hold superseded versions."""
+    if versions not in VERSIONS:
+        raise ValueError(f"versions must be one of {VERSIONS}, got {versions!r}")
+    files = store.cell_files(run_dir)
+    if versions == "all":
+        return files, {}, 0
+    expected = store.expected_versions(run_dir)
+    by_id = {f.stem: f for f in files}
+    named = set(expected.current.values())
+    chosen = [by_id[cid] for cid in dict.fromkeys(expected.current.values()) if cid in by_id]
+    newest: dict[str, tuple[str, Path]] = {}
+    superseded = 0
+    for f, (key, finished) in _keys_of([f for f in files if f.stem not in named]).items():
+        if key in expected.current:
+            superseded += 1
+        elif key not in newest or finished > newest[key][0]:
+            if key in newest:
+                superseded += 1
+            newest[key] = (finished, f)
+        else:
+            superseded += 1
+    chosen += [f for _, f in newest.values()]
+    missing = {cid: expected.labels[key] for key, cid in expected.current.items() if cid not in by_id}
+    return sorted(chosen), missing, superseded
+
+
+def _read(files: Sequence[Path]) -> tuple[list[pa.Table], dict[str, str]]:
+    """The readable cell files as tables, and {cell id: reason} of the unreadable ones."""
+    def one(f: Path):
+        try:
+            return store.read_table(f), None
+        except (store.CorruptCell, FileNotFoundError) as exc:
+            return None, str(exc)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        tables = list(pool.map(pq.read_table, files))
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        got = list(pool.map(one, files))
+    corrupt = {f.stem: err for f, (_, err) in zip(files, got) if err is not None}
+    return [t for t, _ in got if t is not None], corrupt
 
 
-def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None) -> pd.DataFrame:
-    """The tidy per-point table of a run (finished or partial).
+def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None,
+         versions: str = "current") -> pd.DataFrame:
+    """The tidy per-point table of a run (finished or partial): one row per (cell, evaluation point).
 
-    `df.attrs["missing_cells"]` lists the labels of expected cells without a file; a warning
-    says so too, so a partial table never passes as complete.
+    cells: only these cell ids. versions: "current" (one version per cell key, see the module doc) or
+    "all" (every file on disk). attrs: missing_cells (labels), corrupt_cells (file: reason),
+    superseded (files of older versions left out), retyped (columns whose types disagreed across files).
     """
     run = Path(run_dir)
-    files = _cell_files(run)
+    files, missing, superseded = select_versions(run, versions)
+    expected = store.expected_versions(run)
+    label_of = {cid: expected.labels[key] for key, cid in expected.current.items()}
     if cells is not None:
         wanted = set(cells)
         files = [f for f in files if f.stem in wanted]
-    if not files:
-        raise FileNotFoundError(f"no finished cells under {run / CELLS}")
-    df = _read_cells(files)
-    present = {f.stem for f in files}
-    expected = expected_cells(run)
-    if cells is not None:
-        expected = {k: v for k, v in expected.items() if k in set(cells)}
-    missing = _Shared(label for cid, label in expected.items() if cid not in present)
-    df.attrs["missing_cells"] = missing
-    if missing:
-        warnings.warn(f"{run}: {len(missing)} of {len(expected)} expected cells are missing "
-                      f"(e.g. {', '.join(missing[:3])}); the table is partial", stacklevel=2)
+        missing = {cid: label_of[cid] for cid in wanted if cid in label_of and not store.cell_path(run, cid).exists()}
+    tables, corrupt = _read(files)
+    if corrupt:
+        warnings.warn(f"{run}: skipped {len(corrupt)} unreadable cell file(s), counted as missing: "
+                      f"{'; '.join(list(corrupt.values())[:3])}{' ...' if len(corrupt) > 3 else ''} "
+                      f"(colosseum-check {run} --fix moves them aside; a rerun recomputes them)", stacklevel=2)
+        missing.update({cid: label_of.get(cid, cid) for cid in corrupt})
+    if not tables:
+        raise FileNotFoundError(f"no readable finished cells under {run / store.CELLS}")
+    tables, retyped = unify(tables)
+    df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    labels = _Shared(missing.values())
+    stale = _Shared(stale_cells(df, [d for m in store.read_manifests(run) for d in m.plugin_dirs]))
+    df.attrs.update({"missing_cells": labels, "corrupt_cells": _Shared(corrupt.values()),
+                     "superseded": superseded, "retyped": _Shared(retyped), "stale_cells": stale})
+    if stale:
+        warnings.warn(f"{run}: {len(stale)} cell(s) were computed by code that has changed since (their dataset's "
+                      "or method's import closure differs from the files on disk); rerun the sweep to update "
+                      "them", stacklevel=2)
+    if labels:
+        warnings.warn(f"{run}: {len(labels)} of {len(labels) + df['cell_id'].nunique()} expected cells are "
+                      f"missing (e.g. {', '.join(list(labels)[:3])}); the table is partial", stacklevel=2)
     return df
 
 
-def _cell_columns(df: pd.DataFrame) -> list[str]:
+def _source(label: str, plugin_dirs) -> Path | None:
+    """The file a closure label names: in the project, else in one of the run's plugin folders."""
+    here = codehash.PACKAGE_DIR.parent / label
+    if here.is_file():
+        return here
+    for d in plugin_dirs:
+        for sub in ("", "methods", "datasets"):
+            p = Path(d) / sub / Path(label).name
+            if p.is_file():
+                return p
+    return None
+
+
+def stale_cells(df: pd.DataFrame, plugin_dirs=()) -> list[str]:
+    """Ids of cells whose dataset or method code (import closure, `colosseum.codehash`) differs now from
+    the code recorded in the cell; cells whose plugin file cannot be found are not judged."""
+    if "code.files" not in df or df.empty:
+        return []
+    cells = df.drop_duplicates("cell_id")[["cell_id", "code.files", "code.dataset", "code.method"]]
+    current: dict[str, str | None] = {}
+
+    def now(label: str) -> str | None:
+        if label not in current:
+            src = _source(label, plugin_dirs)
+            current[label] = codehash.code_hash(src) if src is not None else None
+        return current[label]
+
+    out = []
+    for cid, files, *codes in cells.itertuples(index=False):
+        try:
+            closures = json.loads(files) if isinstance(files, str) and files else {}
+        except ValueError:
+            continue
+        for part, code in zip(("dataset", "method"), codes):
+            first = (closures.get(part) or [None])[0]
+            if first is not None and now(first) not in (None, code):
+                out.append(cid)
+                break
+    return out
+
+
+def cell_columns(df: pd.DataFrame) -> list[str]:
+    """Columns constant over a cell's rows (everything but the per-point columns and diagnostics)."""
     return [c for c in df.columns if c not in POINT_COLUMNS and not c.startswith("diag.")]
 
 
@@ -189,11 +183,11 @@ def scores(run: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
     """One row per cell and metric (long format), with the cell's identity, parameters and status."""
     df = run if isinstance(run, pd.DataFrame) else load(run)
     out = []
-    cell_cols = _cell_columns(df)
+    cols = cell_columns(df)
     for _, rows in df.groupby("cell_id", sort=True):
         first = rows.iloc[0]
-        ident = {c: first[c] for c in cell_cols}
-        scored = first["status"] in SCORED_STATUSES and (rows["point"] >= 0).any()
+        ident = {c: first[c] for c in cols}
+        scored = first["status"] in SCORED and (rows["point"] >= 0).any()
         values = metric_values(rows) if scored else {k: np.nan for k in METRICS}
         n_signed, pos = class_shares(rows)
         for metric, value in values.items():
@@ -203,13 +197,13 @@ def scores(run: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
 
 
 def write_scores_csv(run_dir: str | os.PathLike[str]) -> Path:
-    """Rewrite `scores.csv` beside the cell files from everything the run holds."""
+    """Rewrite `scores.csv` beside the cell files from the run's current cells."""
     path = Path(run_dir) / SCORES_CSV
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = scores(load(run_dir))
     tmp = path.with_suffix(".tmp")
-    table.drop(columns=["traceback"], errors="ignore").to_csv(tmp, index=False)
+    table.drop(columns=["traceback", "spec", "code.files"], errors="ignore").to_csv(tmp, index=False)
     os.replace(tmp, path)
     return path
 
@@ -224,11 +218,11 @@ def leaderboard(df: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.DataFra
     for key, g in df.groupby(list(by), sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         per_cell = g.groupby("cell_id")["status"].first()
-        scored = g[g["status"].isin(SCORED_STATUSES)]
+        scored = g[g["status"].isin(SCORED)]
         n_signed, pos = class_shares(scored)
         vals = metric_values(scored) if len(scored) else {k: np.nan for k in METRICS}
         rows.append({**dict(zip(by, key)), "cells": len(per_cell),
-                     "failed": int(per_cell.isin(FAILED).sum()), "skipped": int((per_cell == "skipped").sum()),
+                     "failed": int(per_cell.isin(FAILED).sum()), "skipped": int((per_cell == Status.SKIPPED).sum()),
                      "points": n_signed, "positive_share": pos, **vals,
                      "majority": max(pos, 1 - pos) if n_signed else np.nan,
                      "runtime_s": float(g.groupby("cell_id")["runtime_s"].first().median())})

@@ -1,7 +1,7 @@
 """Scores of signed curvature estimates against the truth.
 
 Sign metrics ignore points whose true |S| <= zero_tol (too flat to have a sign); an abstention
-(NaN estimate) counts as a miss there and lowers coverage. Rank and correlation metrics use the
+(a NaN or infinite estimate) counts as a miss there and lowers coverage. Rank and correlation metrics use the
 points with a finite estimate. Every function takes (truth, estimate, zero_tol) arrays and
 returns a float, NaN where the metric is undefined (e.g. AUROC with one class).
 """
@@ -14,8 +14,14 @@ import pandas as pd
 from scipy.stats import rankdata
 
 
+def _estimates(est) -> np.ndarray:
+    """Estimates as float, every non-finite value (NaN, +inf, -inf) an abstention (NaN)."""
+    est = np.asarray(est, dtype=float)
+    return np.where(np.isfinite(est), est, np.nan)
+
+
 def _signed(truth, est, zero_tol):
-    truth, est = np.asarray(truth, dtype=float), np.asarray(est, dtype=float)
+    truth, est = np.asarray(truth, dtype=float), _estimates(est)
     keep = np.abs(truth) > zero_tol
     return truth[keep], est[keep]
 
@@ -35,7 +41,7 @@ def balanced_sign_accuracy(truth, est, zero_tol=0.0) -> float:
 
 def coverage(truth, est, zero_tol=0.0) -> float:
     """Share of evaluation points with a finite estimate (not abstained)."""
-    est = np.asarray(est, dtype=float)
+    est = _estimates(est)
     return float(np.mean(np.isfinite(est))) if est.size else np.nan
 
 
@@ -57,7 +63,7 @@ def auroc(truth, est, zero_tol=0.0) -> float:
 
 
 def _finite_pairs(truth, est):
-    truth, est = np.asarray(truth, dtype=float), np.asarray(est, dtype=float)
+    truth, est = np.asarray(truth, dtype=float), _estimates(est)
     ok = np.isfinite(est) & np.isfinite(truth)
     return truth[ok], est[ok]
 
@@ -85,8 +91,6 @@ METRICS: dict[str, Metric] = {
     "pearson": pearson,
     "spearman": spearman,
 }
-#: Statuses whose points are scored: failures count as abstentions; `skipped` cells (declined) do not.
-SCORED_STATUSES = ("ok", "error", "timeout")
 
 
 def metric_values(points: pd.DataFrame, metrics=tuple(METRICS)) -> dict[str, float]:

@@ -1,11 +1,13 @@
-"""A cell's identity and its computation in this process (no Hydra, no worker)."""
+"""A cell's identity (typed parameters, code hashes) and its computation in this process (no Hydra, no worker)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from colosseum import cells
-from colosseum.cells import CellSpec, compute_cell
+from colosseum import compute as cells
+from colosseum.cells import CellSpec
+from colosseum.compute import compute_cell
+from colosseum.params import ParamError
 
 
 def _spec(seed: int = 0, method: str = "oracle") -> CellSpec:
@@ -56,3 +58,39 @@ def test_the_method_gets_the_cells_method_seed():
     from colosseum import registry
     direct = registry.make_method("random_sign")(sample.points, sample.eval_idx, sample.dim, seed=spec.method_seed)
     np.testing.assert_array_equal(payload["estimate"], direct)
+
+
+def test_an_integer_given_as_a_float_is_the_same_cell():
+    a = CellSpec.create("saddle", {"n_points": 300}, "oracle", {}, 0)
+    b = CellSpec.create("saddle", {"n_points": 300.0}, "oracle", {}, 0.0)
+    assert a.cell_id == b.cell_id and a.key == b.key
+    assert type(b.dataset_params["n_points"]) is int and type(b.seed) is int
+    c = CellSpec.create("saddle", {"noise": 0}, "oracle", {}, 0)  # an int for a float: coerced, same cell
+    assert c.dataset_params["noise"] == 0.0 and type(c.dataset_params["noise"]) is float
+    assert c.cell_id == CellSpec.create("saddle", {}, "oracle", {}, 0).cell_id
+
+
+@pytest.mark.parametrize("dataset_params, method_params, seed, words", [
+    ({}, {"sign": True}, 0, ["'sign'", "an integer", "True (bool)"]),
+    ({"n_points": "abc"}, {}, 0, ["'n_points'", "an integer", "'abc' (str)"]),
+    ({"n_points": 300.5}, {}, 0, ["'n_points'", "an integer", "300.5"]),
+    ({"n_points": -5}, {}, 0, ["'n_points'", ">= 10", "-5"]),
+    ({"noise": float("nan")}, {}, 0, ["'noise'", "finite", "nan"]),
+    ({"noise": -1}, {}, 0, ["'noise'", ">= 0", "-1"]),
+    ({}, {}, "abc", ["seed", "an integer", "'abc'"]),
+    ({}, {}, 10**20, ["seed", "an integer in [0, ", "100000000000000000000"]),
+    ({}, {}, -1, ["seed", "-1"]),
+])
+def test_bad_values_are_rejected_before_hashing_with_one_line(dataset_params, method_params, seed, words):
+    with pytest.raises(ParamError) as info:
+        CellSpec.create("saddle", dataset_params, "constant", method_params, seed)
+    text = str(info.value)
+    assert "\n" not in text
+    for w in words:
+        assert w in text, (w, text)
+
+
+def test_every_bad_value_of_a_cell_is_named_at_once():
+    with pytest.raises(ParamError) as info:
+        CellSpec.create("saddle", {"n_points": 300.5, "noise": float("nan")}, "constant", {}, 0)
+    assert "'n_points'" in str(info.value) and "'noise'" in str(info.value)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from colosseum import compare, results
+from colosseum import compare, results, store
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_cells_match_by_identity_not_by_run(base_run, tmp_path):
     shutil.copytree(base_run, half)
     df = results.load(half)
     for cid in df.loc[df["seed"] >= 3, "cell_id"].unique():
-        results.cell_path(half, cid).unlink()
+        store.cell_path(half, cid).unlink()
     with pytest.warns(UserWarning, match="missing"):
         table = compare.compare(base_run, half, n_boot=50)
     assert (table["n_cells"] == 3).all() and (table["only_a"] == 3).all()

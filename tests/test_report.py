@@ -6,7 +6,7 @@ import re
 import numpy as np
 from conftest import run_cli
 
-from colosseum import report
+from colosseum.report import stats as report
 
 
 def test_report_on_a_tiny_run(tmp_path):

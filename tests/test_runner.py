@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from colosseum import results
+from colosseum import results, store
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def test_failing_cell_is_isolated(tmp_path, plugin_args):
     assert df[df["method"] == "always_fails"]["estimate"].isna().all()
     assert df[df["method"] == "always_fails"]["true_curvature"].notna().all()
     # rerun=failed recomputes only the two failed cells
-    ok_file = results.cell_path(run, df[df["method"] == "oracle"]["cell_id"].iloc[0])
+    ok_file = store.cell_path(run, df[df["method"] == "oracle"]["cell_id"].iloc[0])
     stamp = ok_file.stat().st_mtime_ns
     again = run_cli("-m", "method=oracle,always_fails,wrong_shape", "dataset=saddle", f"run_dir={run}",
                     "rerun=failed", *plugin_args, cwd=tmp_path)

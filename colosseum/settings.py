@@ -1,0 +1,85 @@
+"""The run settings of `configs/config.yaml` (everything but the dataset and method), typed and checked.
+
+They are read from a composed Hydra config once, into a frozen dataclass, before any cell runs: a
+misspelt choice (`rerun=fail`), a timeout that is not a number or a `run_name` that is a path is one
+line naming the setting, what it expects and what it got.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from .params import ParamError, Positive, Range, coerce_seed, param_type
+
+RERUN_MODES = ("none", "failed", "all")
+ISOLATION_MODES = ("subprocess", "inline")
+#: A run name is a folder name under results/: letters, digits and . _ - (no separators, not . or ..).
+NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
+
+_TYPES = {
+    "rerun": param_type(Literal["none", "failed", "all"], "none"),
+    "isolation": param_type(Literal["subprocess", "inline"], "subprocess"),
+    "timeout_s": param_type(Positive, 600.0),
+    "memory_gb": param_type(Annotated[float, Range(gt=0)] | None, None),
+    "threads_per_cell": param_type(Annotated[int, Range(ge=1)] | None, None),
+    "dry_run": param_type(bool, False),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One invocation's settings (the same for every cell of a sweep except `seed`)."""
+
+    run_dir: Path
+    seed: int = 0
+    rerun: str = "none"
+    isolation: str = "subprocess"
+    timeout_s: float = 600.0
+    memory_gb: float | None = None
+    threads_per_cell: int | None = None
+    plugin_dirs: tuple[str, ...] = ()
+    dry_run: bool = False
+
+    def needs_run(self, old_status: str | None) -> bool:
+        """Whether a cell whose file holds `old_status` (None: no readable file) is computed again."""
+        from .status import FAILED
+
+        if old_status is None or self.rerun == "all":
+            return True
+        return self.rerun == "failed" and old_status in FAILED
+
+
+def check_run_name(value: Any) -> str:
+    if not isinstance(value, str) or not NAME.match(value):
+        raise ParamError(f"setting 'run_name' expects a folder name (letters, digits, '.', '_', '-'; no path "
+                         f"separators: choose a path with run_dir=...), got {value!r}")
+    return value
+
+
+def plugin_dirs_of(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, os.PathLike)):
+        return (str(value),)
+    try:
+        return tuple(str(v) for v in value)
+    except TypeError:
+        raise ParamError(f"setting 'plugin_dirs' expects a list of folders, got {value!r}") from None
+
+
+def from_config(cfg: Any) -> Settings:
+    """The Settings of a composed config (a DictConfig or a mapping); ParamError names a bad setting."""
+    get = cfg.get
+    check_run_name(get("run_name", "main"))
+    values = {}
+    for key, kind in _TYPES.items():
+        if key in cfg:
+            values[key] = kind.coerce(get(key), f"setting {key!r}")
+    run_dir = get("run_dir")
+    if not isinstance(run_dir, (str, os.PathLike)) or not str(run_dir):
+        raise ParamError(f"setting 'run_dir' expects a path, got {run_dir!r}")
+    return Settings(run_dir=Path(str(run_dir)).expanduser().absolute(), seed=coerce_seed(get("seed", 0), "setting 'seed'"),
+                    plugin_dirs=plugin_dirs_of(get("plugin_dirs")), **values)
