@@ -25,8 +25,8 @@ bench: $(STAMP)  ## speed and peak memory of the diffusion methods next to the p
 	$(PY) bench/bench_diffusion.py $(BENCH)
 	$(PY) bench/bench_flattening.py
 
-contract: $(STAMP)  ## the public contract of DESIGN.md, checked on every registered dataset and method
-	$(PY) ../shared/tools/check_contract.py
+contract: $(STAMP)  ## the public contract of docs/DESIGN.md, checked on every registered dataset and method
+	$(VENV)/bin/colosseum-contract
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check colosseum methods datasets tests

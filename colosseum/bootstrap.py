@@ -36,6 +36,9 @@ def interval(n_cells: int, statistic: Callable[[np.ndarray], float], *, n_boot: 
     no cells, or none defined, the interval is (NaN, NaN)."""
     if n_cells == 0 or n_boot < 1:
         return float("nan"), float("nan")
+    if n_cells == 1:  # every resample is that cell
+        v = float(statistic(np.zeros(1, dtype=np.int64)))
+        return (v, v) if np.isfinite(v) else (float("nan"), float("nan"))
     with warnings.catch_warnings():  # one cell, or a constant statistic: a degenerate distribution
         warnings.simplefilter("ignore")
         res = stats.bootstrap((np.arange(n_cells),), lambda idx: statistic(np.asarray(idx, dtype=np.int64)),

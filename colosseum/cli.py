@@ -23,6 +23,11 @@ def main() -> None:
 
     if len(sys.argv) == 1:
         sys.argv.extend(DEFAULT_ARGS)
+    bad = [a for a in sys.argv[1:] if _escapes_config_tree(a)]
+    if bad:
+        print(f"colosseum: {bad[0]!r}: a preset is a name inside the config tree (configs/experiment/ or a plugin "
+              "config folder), not a path", file=sys.stderr)
+        sys.exit(2)
     app = hydra.main(config_path=str(paths.CONFIGS), config_name="config", version_base="1.3")(runner.task)
     try:
         app()
@@ -42,6 +47,15 @@ def main() -> None:
               f"now or earlier); their messages are in the `error` column of "
               f"results.load('{session.run_dir}'), and rerun=failed recomputes them", file=sys.stderr)
         sys.exit(1)
+
+
+def _escapes_config_tree(arg: str) -> bool:
+    """`+experiment=../../elsewhere` (or any group choice with a path in it) would load a file outside the
+    config tree; group choices are names."""
+    key, sep, value = arg.partition("=")
+    if not sep or key.lstrip("+~").split("@")[0] not in ("experiment", "dataset", "method", "hydra/launcher"):
+        return False
+    return any(part in ("..", "") for part in value.split("/")) or value.startswith("/") or "\\" in value
 
 
 def compare_main(argv: list[str] | None = None) -> None:

@@ -26,13 +26,27 @@ from .status import Status
 #: invisible except in `dataset_s`.
 _SAMPLES: OrderedDict[str, Sample] = OrderedDict()
 SAMPLE_CACHE_SIZE = 32
+#: The memory limit of this process (set by the cell worker), named in the rows of cells that hit it.
+MEMORY_LIMIT_GB: float | None = None
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc) or "Out of memory" in str(exc)
 
 
 def failure(status: Status, exc: BaseException | None = None, message: str = "", phase: str = "") -> dict:
-    """The outcome fields of a cell that did not end `ok`."""
-    return {"status": Status(status).value, "phase": phase,
-            "error_type": type(exc).__name__ if exc is not None else "",
-            "error": message or (str(exc) if exc is not None else ""),
+    """The outcome fields of a cell that did not end `ok` (an exhausted memory limit says so)."""
+    error_type = type(exc).__name__ if exc is not None else ""
+    if exc is not None and not message:
+        if _out_of_memory(exc):
+            limit = f"memory_gb={MEMORY_LIMIT_GB:g}" if MEMORY_LIMIT_GB else "the machine's memory"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else error_type
+            error_type, message = "MemoryError", f"out of memory: the cell needed more than {limit} ({first})"
+        elif isinstance(exc, SystemExit):
+            message = f"the {phase or 'cell'} called sys.exit({exc.code!r})"
+        else:
+            message = str(exc)
+    return {"status": Status(status).value, "phase": phase, "error_type": error_type, "error": message,
             "traceback": "".join(traceback.format_exception(exc, limit=-6)) if exc is not None else ""}
 
 
@@ -79,7 +93,7 @@ def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = No
         sample = draw_sample(spec)
     except SkipCell as exc:
         return failure(Status.SKIPPED, exc, phase="dataset")
-    except Exception as exc:  # noqa: BLE001 - recorded as the cell's status
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - recorded as the cell's status
         return {**failure(Status.ERROR, exc, phase="dataset"), "dataset_s": time.perf_counter() - t0}
     info = {"row": sample.eval_idx, "true_curvature": sample.curvature, "dim": sample.dim,
             "n_points": int(sample.points.shape[0]), "ambient_dim": int(sample.points.shape[1]),
@@ -96,7 +110,7 @@ def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = No
         est = method.estimate(sample.points, sample.eval_idx, sample.dim, seed=spec.method_seed)
     except SkipCell as exc:
         return {**info, **failure(Status.SKIPPED, exc, phase="method")}
-    except Exception as exc:  # noqa: BLE001
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
         return {**info, **failure(Status.ERROR, exc, phase="method"), "runtime_s": time.perf_counter() - t1}
     return {**info, "status": Status.OK.value, "phase": "", "error_type": "", "error": "", "traceback": "",
             "estimate": est.values, "diagnostics": est.diagnostics, "runtime_s": time.perf_counter() - t1}

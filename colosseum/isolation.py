@@ -1,19 +1,29 @@
-"""Run cells in a worker process so that a hung cell can be killed at its timeout.
+"""Run cells in a worker process, so that a hung, crashing or memory-hungry cell cannot take the sweep along.
 
-The worker is a fresh interpreter (`python -m colosseum.isolation`, never a fork after JAX is
-initialised) talking over a socket pair; it does not depend on the parent's multiprocessing
-start method, so it works the same inside joblib/loky, submitit and Ray workers. It is reused
-across cells, so JAX is imported once per worker, not once per cell. A timeout or a crash
-kills it; the next cell starts a fresh one. `worker(...)` keeps one such worker per launching process.
+The worker is a fresh interpreter (`python -m colosseum.isolation`, never a fork after JAX is initialised)
+talking over a socket pair; it works the same inside joblib/loky, submitit and Ray workers. It is reused
+across cells, so JAX is imported once per worker, not once per cell. It leads its own process group, so
+whatever a method starts is ended with it:
+
+- a cell past `timeout_s` (status `timeout`), or a worker that dies, ends the whole group (no orphans);
+- the worker's data size is capped at `memory_gb` (RLIMIT_DATA): an allocation past it raises inside the
+  method (MemoryError in NumPy, RESOURCE_EXHAUSTED in XLA) and the cell ends as an `error` row that names
+  memory, while the sweep carries on;
+- a worker killed by a signal (SIGSEGV, SIGKILL, ...) or exiting on its own gives an `error` row with the
+  signal's name or the exit code and the last lines the worker wrote to stderr;
+- when the launching process dies, the worker notices within a second and ends its group.
 """
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -23,11 +33,18 @@ from .compute import compute_cell, failure
 from .status import Status
 
 STARTUP_TIMEOUT_S = 300.0
+#: Lines of the worker's stderr kept for the row of a worker that dies.
+STDERR_LINES = 40
 
 
-def _serve(conn, plugin_dirs: list[str]) -> None:  # runs in the worker
-    from . import registry
+def _serve(conn, plugin_dirs: list[str], memory_bytes: int) -> None:  # runs in the worker
+    from . import compute, registry
 
+    if memory_bytes > 0:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+        compute.MEMORY_LIMIT_GB = memory_bytes / 2**30
     registry.add_plugin_dirs(plugin_dirs)
     registry.list_methods()  # import every plugin (and JAX) before the first cell's clock starts
     conn.send(("ready", {}))
@@ -59,35 +76,93 @@ def worker_env(threads: int | None) -> dict[str, str]:
     return env
 
 
+def exit_description(code: int | None) -> str:
+    """'killed by SIGSEGV (signal 11)', 'exit code 3', ..."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name} (signal {-code})"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 class CellWorker:
     """One spawned worker process; `run(spec, timeout_s)` returns the cell's payload."""
 
-    def __init__(self, plugin_dirs: list[str] | None = None, threads: int | None = None) -> None:
+    def __init__(self, plugin_dirs: list[str] | None = None, threads: int | None = None,
+                 memory_gb: float | None = None) -> None:
         self.plugin_dirs = [str(p) for p in plugin_dirs or []]
         self.threads = threads
+        self.memory_gb = memory_gb
         self._proc: Any = None
         self._conn: Any = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+
+    @property
+    def settings(self) -> tuple:
+        return self.plugin_dirs, self.threads, self.memory_gb
 
     def _start(self) -> None:
         mine, theirs = socket.socketpair()
+        memory = int(self.memory_gb * 2**30) if self.memory_gb else 0
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "colosseum.isolation", str(theirs.fileno()), json.dumps(self.plugin_dirs)],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=worker_env(self.threads))
+            [sys.executable, "-m", "colosseum.isolation", str(theirs.fileno()), json.dumps(self.plugin_dirs),
+             str(memory), str(os.getpid())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=worker_env(self.threads), start_new_session=True)
         theirs.close()
         self._conn = Connection(mine.detach())
+        self._stderr.clear()
+        threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True,
+                         name="colosseum-worker-stderr").start()
         atexit.register(self.close)
         # start-up (interpreter, JAX, plugins) is not part of any cell's time limit
         if not self._conn.poll(STARTUP_TIMEOUT_S) or self._conn.recv()[0] != "ready":
             self._kill()
             raise RuntimeError(f"the cell worker did not start within {STARTUP_TIMEOUT_S} s")
 
+    def _drain(self, pipe) -> None:
+        """Keep the last lines of the worker's stderr (however much it writes: the pipe never fills)."""
+        for raw in iter(pipe.readline, b""):
+            self._stderr.append(raw.decode(errors="replace").rstrip("\n"))
+        pipe.close()
+
+    def stderr_tail(self) -> str:
+        return "\n".join(self._stderr)
+
     def _kill(self) -> None:
+        """End the worker and everything it started (its process group)."""
         if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait(5)
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
+
+    def _died(self, partial: dict[str, Any]) -> dict[str, Any]:
+        proc = self._proc
+        code = proc.poll() if proc is not None else None
+        if proc is not None and code is None:
+            try:
+                code = proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+        time.sleep(0.05)  # let the stderr reader take the last lines
+        tail = self.stderr_tail()
+        hint = (f"; it may have run out of memory (memory_gb={self.memory_gb:g})"
+                if self.memory_gb and code is not None and code in (-signal.SIGKILL, -signal.SIGABRT) else "")
+        msg = f"the worker process died: {exit_description(code)}{hint}"
+        return {**partial, **failure(Status.ERROR, message=msg, phase="method" if partial else "dataset"),
+                "error_type": "WorkerDied", "traceback": f"last lines of the worker's stderr:\n{tail}" if tail else ""}
 
     def run(self, spec: CellSpec, timeout_s: float) -> dict[str, Any]:
         if self._proc is None or self._proc.poll() is not None:
@@ -95,8 +170,11 @@ class CellWorker:
             try:
                 self._start()
             except (RuntimeError, EOFError, OSError) as exc:
-                return failure(Status.ERROR, exc, phase="dataset")
-        self._conn.send(spec.to_dict())
+                return {**failure(Status.ERROR, exc, phase="dataset"), "traceback": self.stderr_tail()}
+        try:
+            self._conn.send(spec.to_dict())
+        except OSError:
+            return self._died({})
         deadline = time.monotonic() + timeout_s
         partial: dict[str, Any] = {}
         while True:
@@ -109,10 +187,7 @@ class CellWorker:
                                                  phase="method" if partial else "dataset")}
                 kind, info = self._conn.recv()
             except (EOFError, ConnectionError, OSError):
-                code = self._proc.poll() if self._proc is not None else None
-                self._kill()
-                return {**partial, **failure(Status.ERROR, message=f"worker process died (exit code {code})",
-                                             phase="method" if partial else "dataset")}
+                return self._died(partial)
             if kind == "sample":
                 partial = info
             else:
@@ -131,13 +206,14 @@ class CellWorker:
 _WORKER: CellWorker | None = None
 
 
-def worker(plugin_dirs: list[str], threads: int | None) -> CellWorker:
+def worker(plugin_dirs: list[str], threads: int | None, memory_gb: float | None = None) -> CellWorker:
     """This process's cell worker for these settings (a new one when they change)."""
     global _WORKER
-    if _WORKER is None or (_WORKER.plugin_dirs, _WORKER.threads) != ([str(p) for p in plugin_dirs], threads):
+    wanted = ([str(p) for p in plugin_dirs], threads, memory_gb)
+    if _WORKER is None or _WORKER.settings != wanted:
         if _WORKER is not None:
             _WORKER.close()
-        _WORKER = CellWorker(plugin_dirs, threads)
+        _WORKER = CellWorker(plugin_dirs, threads, memory_gb)
     return _WORKER
 
 
@@ -149,23 +225,26 @@ def shutdown() -> None:
         _WORKER = None
 
 
-def _die_with_parent() -> None:  # runs in the worker
-    """On Linux, have the kernel kill this worker when the process that started it dies (a killed
-    sweep or launcher job must not leave cells computing); elsewhere the worker exits at its next
-    receive, once its current cell is done."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
+def _end_group(*_: Any) -> None:  # runs in the worker
+    os.killpg(os.getpgrp(), signal.SIGKILL)
 
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before the request took effect
-        os._exit(0)
+
+def _watch_parent(parent: int) -> None:  # runs in the worker
+    """End this worker's process group as soon as the launching process is gone (killed, even by -9):
+    a thread, so that it runs while the main thread is inside NumPy or XLA."""
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                _end_group()
+            time.sleep(0.5)
+
+    if os.getppid() != parent:
+        _end_group()
+    threading.Thread(target=watch, daemon=True, name="colosseum-parent-watch").start()
+    signal.signal(signal.SIGTERM, _end_group)  # a scheduler's stop ends the methods' children too
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's to handle
 
 
 if __name__ == "__main__":
-    _die_with_parent()
-    _serve(Connection(int(sys.argv[1])), json.loads(sys.argv[2]))
+    _watch_parent(int(sys.argv[4]))
+    _serve(Connection(int(sys.argv[1])), json.loads(sys.argv[2]), int(sys.argv[3]))

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 
 from . import store
-from .status import FAILED
+from .status import FAILED, Status
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 CACHED = "cached"
@@ -67,8 +67,8 @@ class Session:
             if status == CACHED and old_status in FAILED:
                 self.cached_failed += 1
             done = sum(self.counts.values())
-            style = {"ok": "green", CACHED: "dim", "skipped": "yellow"}.get(status, "bold red")
-            shown = status if status != CACHED or old_status in (None, "ok") else f"{CACHED}/{old_status}"
+            style = {Status.OK: "green", CACHED: "dim", Status.SKIPPED: "yellow"}.get(status, "bold red")
+            shown = status if status != CACHED or old_status in (None, Status.OK) else f"{CACHED}/{old_status}"
             line = (f"[{done:>{len(str(self.total))}}/{self.total}] [{style}]{shown:<7}[/] {escape(label)}  "
                     f"({seconds:.1f} s)")
             if self.progress is not None:

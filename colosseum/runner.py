@@ -73,7 +73,8 @@ def compute(spec: CellSpec, opts: settings.Settings) -> dict[str, Any]:
     if opts.isolation == "inline":
         return compute_cell(spec)
     try:
-        return isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell).run(spec, opts.timeout_s)
+        return isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell, opts.memory_limit_gb).run(
+            spec, opts.timeout_s)
     except Exception as exc:  # noqa: BLE001 - the worker could not even start: this cell's error
         return failure(Status.ERROR, exc, phase="dataset")
 

@@ -42,6 +42,16 @@ class Settings:
     threads_per_cell: int | None = None
     plugin_dirs: tuple[str, ...] = ()
     dry_run: bool = False
+    #: cells that run at once on this machine (the joblib launcher's n_jobs), for the default memory limit
+    parallel: int = 1
+
+    @property
+    def memory_limit_gb(self) -> float:
+        """The memory limit of one cell's worker: `memory_gb`, or 80 % of this machine's memory shared
+        by the cells that run at once."""
+        if self.memory_gb is not None:
+            return self.memory_gb
+        return round(0.8 * physical_memory_gb() / max(1, self.parallel), 2)
 
     def needs_run(self, old_status: str | None) -> bool:
         """Whether a cell whose file holds `old_status` (None: no readable file) is computed again."""
@@ -50,6 +60,34 @@ class Settings:
         if old_status is None or self.rerun == "all":
             return True
         return self.rerun == "failed" and old_status in FAILED
+
+
+def physical_memory_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 8.0
+
+
+def parallel_cells(cfg: Any) -> int:
+    """How many cells the configured launcher runs at once on one machine (1 unless joblib's n_jobs says more)."""
+    launcher = None
+    try:
+        launcher = cfg.hydra.launcher if "hydra" in cfg else None
+    except Exception:  # noqa: BLE001 - a config without a hydra node
+        launcher = None
+    if launcher is None:
+        try:
+            from hydra.core.hydra_config import HydraConfig
+
+            launcher = HydraConfig.get().launcher if HydraConfig.initialized() else None
+        except Exception:  # noqa: BLE001
+            launcher = None
+    n = launcher.get("n_jobs") if launcher is not None and "joblib" in str(launcher.get("_target_", "")) else None
+    try:
+        return max(1, int(n)) if n is not None and int(n) > 0 else (os.cpu_count() or 1) if n == -1 else 1
+    except (TypeError, ValueError):
+        return 1
 
 
 def check_run_name(value: Any) -> str:
@@ -82,4 +120,4 @@ def from_config(cfg: Any) -> Settings:
     if not isinstance(run_dir, (str, os.PathLike)) or not str(run_dir):
         raise ParamError(f"setting 'run_dir' expects a path, got {run_dir!r}")
     return Settings(run_dir=Path(str(run_dir)).expanduser().absolute(), seed=coerce_seed(get("seed", 0), "setting 'seed'"),
-                    plugin_dirs=plugin_dirs_of(get("plugin_dirs")), **values)
+                    plugin_dirs=plugin_dirs_of(get("plugin_dirs")), parallel=parallel_cells(cfg), **values)

@@ -17,8 +17,11 @@ PLUGINS = ROOT / "tests" / "plugins"
 BIN = Path(sys.executable).parent
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 300, script: str = "colosseum") -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / script), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run_cli(*args: str, cwd: Path, timeout: float = 300, script: str = "colosseum",
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([str(BIN / script), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from colosseum import codehash, paths, registry
 from colosseum.cells import CellSpec
 
 METHODS = ("dc_entropy", "dc_rfae", "dc_mioflattener", "dc_wasserstein", "sritharan", "ollivier_ricci", "oracle")
-PRESENTATION = ("colosseum/report/build.py", "colosseum/report/plots.py", "colosseum/compare.py", "colosseum/cli.py",
+PRESENTATION = ("colosseum/report/writer.py", "colosseum/report/plots.py", "colosseum/compare.py", "colosseum/cli.py",
                 "colosseum/results.py", "colosseum/runner.py", "colosseum/display.py")
 
 

@@ -117,35 +117,76 @@ def test_unknown_method_is_a_clear_error(tmp_path):
     assert "no_such_method" in out.stderr
 
 
+def _family_once_a_method_has_a_child(pid: int, seconds: float = 120.0) -> list[int]:
+    """Every descendant of `pid` as soon as one of them is the `sleep` a spawner method starts."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        family = []
+        for p in psutil.Process(pid).children(recursive=True):
+            try:
+                family.append((p.pid, " ".join(p.cmdline())))
+            except psutil.NoSuchProcess:
+                pass
+        if any(cmd.startswith("sleep") for _, cmd in family):
+            return [p for p, _ in family]
+        time.sleep(0.25)
+    raise AssertionError("no method started its child process")
+
+
+def _gone(pids, seconds: float = 20.0) -> list[int]:
+    """The pids of `pids` still alive after waiting up to `seconds` (zombies count as gone)."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.5)
+
+
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_sigterm_stops_the_sweep_and_every_worker(tmp_path, plugin_args, launcher):
     """kill (SIGTERM) on the launching process ends the sweep with a message and status 130 and
-    leaves no launcher or cell worker computing (they all share the command's process group)."""
+    leaves no launcher process, cell worker or process a method started."""
     import signal
     import subprocess
-    import time
 
     from conftest import BIN
 
     run = tmp_path / "r"
-    proc = subprocess.Popen([str(BIN / "colosseum"), "-m", "method=sleeper", "dataset=saddle", "seed=0,1",
+    proc = subprocess.Popen([str(BIN / "colosseum"), "-m", "method=spawner", "dataset=saddle", "seed=0,1",
                              f"hydra/launcher={launcher}", f"run_dir={run}", *plugin_args],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list((run / "manifests").glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    time.sleep(8)  # the cell workers have started and are sleeping in their cells
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    family = _family_once_a_method_has_a_child(proc.pid)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted" in err
-    for _ in range(40):  # workers go within seconds (PR_SET_PDEATHSIG, joblib's shutdown)
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.5)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("processes of the killed sweep were still running 20 s later")
+    left = _gone(family)
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"processes of the killed sweep still running 20 s later: {left}"
+
+
+def test_kill_9_of_the_launching_process_ends_its_workers_and_their_children(tmp_path, plugin_args):
+    import signal
+    import subprocess
+
+    from conftest import BIN
+
+    proc = subprocess.Popen([str(BIN / "colosseum"), "method=spawner", "dataset=saddle", f"run_dir={tmp_path / 'r'}",
+                             *plugin_args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    family = _family_once_a_method_has_a_child(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    left = _gone(family)
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert family and not left, f"left running after kill -9 of the sweep: {left}"

@@ -2,8 +2,8 @@
 plots and the CSV behind every table and panel.
 
 stats.py computes the numbers (leaderboards with intervals, ranking blocks, rank tests), plots.py draws
-them, page.py lays out the page, build.py reads the run and writes everything.
+them, page.py lays out the page, writer.py reads the run and writes everything.
 """
-from .build import build, main
+from .writer import build, main
 
 __all__ = ["build", "main"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..scoring import metric_values
-from ..status import SCORED
+from ..status import SCORED, Status
 from .stats import config_key, critical_difference
 
 
@@ -93,7 +93,7 @@ def plot_versus(df: pd.DataFrame, column: str, label: str, path: Path) -> Path |
 
 def plot_scatter(df: pd.DataFrame, path: Path) -> Path:
     plt = _plt()
-    scored = df[(df["status"] == "ok") & (df["point"] >= 0)]
+    scored = df[(df["status"] == Status.OK) & (df["point"] >= 0)]
     methods = sorted(scored["method"].unique())
     cols = min(4, max(1, len(methods)))
     rows = int(np.ceil(len(methods) / cols)) or 1
@@ -156,7 +156,7 @@ def plot_pointwise(df: pd.DataFrame, dataset: str, path: Path) -> Path | None:
     from ..compute import draw_sample
     from ..preview import principal_coordinates
 
-    g = df[(df["dataset"] == dataset) & (df["status"] == "ok")]
+    g = df[(df["dataset"] == dataset) & (df["status"] == Status.OK)]
     if g.empty or "spec" not in g:
         return None
     first = g.sort_values(["seed", "cell_id"]).iloc[0]

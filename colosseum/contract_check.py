@@ -1,0 +1,140 @@
+"""`colosseum-contract`: check the public contract of docs/DESIGN.md on every registered dataset and method.
+
+Outside code relies on that contract, so `make contract` (and the test suite) run this: it draws every
+dataset small, runs every method on one small sample, and checks what DESIGN.md promises — shapes and
+dtypes, finite truth, integer `dim` below the ambient dimension, determinism for a seed, the oracle's
+`truth=` convention, that unknown names raise listing the known ones, and that `geometry.scalar_curvature`
+gives 2 on the unit sphere. One line per problem, a summary, exit status 0 only when nothing is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+
+def _unit_sphere(u):
+    import jax.numpy as jnp
+
+    return jnp.stack([jnp.cos(u[0]) * jnp.sin(u[1]), jnp.sin(u[0]) * jnp.sin(u[1]), jnp.cos(u[1])])
+
+
+def check_lookup_errors(registry) -> list[str]:
+    problems = []
+    for kind, make, known in (("dataset", registry.make_dataset, registry.list_datasets()),
+                              ("method", registry.make_method, registry.list_methods())):
+        try:
+            make(f"no_such_{kind}")
+            problems.append(f"make_{kind}('no_such_{kind}') did not raise")
+        except ValueError as exc:
+            if not all(name in str(exc) for name in known):
+                problems.append(f"make_{kind} of an unknown name does not list the known names: {exc}")
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"make_{kind} of an unknown name raised {type(exc).__name__}, not ValueError")
+    return problems
+
+
+def check_geometry(geometry) -> list[str]:
+    import jax.numpy as jnp
+
+    s = geometry.scalar_curvature(_unit_sphere, jnp.array([0.3, 1.1]))
+    many = geometry.scalar_curvature(_unit_sphere, jnp.array([[0.3, 1.1], [1.0, 2.0]]))
+    problems = []
+    if np.shape(s) != () or not abs(float(s) - 2.0) < 1e-10 or np.asarray(s).dtype != np.float64:
+        problems.append(f"scalar_curvature of the unit S^2 at one point gave {s!r}; want 2.0, shape (), float64")
+    if np.shape(many) != (2,) or not np.allclose(many, 2.0, atol=1e-10):
+        problems.append(f"scalar_curvature of the unit S^2 at two points gave {many!r}; want [2, 2]")
+    return problems
+
+
+def check_dataset(registry, name: str, n_points: int):
+    """(sample or None, problems) for one dataset drawn small with seed 0."""
+    try:
+        sample = registry.make_dataset(name, seed=0, n_points=n_points)
+    except Exception as exc:  # noqa: BLE001
+        return None, [f"dataset {name}: make_dataset(seed=0, n_points={n_points}) raised {type(exc).__name__}: {exc}"]
+    P, idx, S = np.asarray(sample.points), np.asarray(sample.eval_idx), np.asarray(sample.curvature)
+    problems = []
+    if P.ndim != 2 or not np.issubdtype(P.dtype, np.floating) or not np.isfinite(P).all():
+        problems.append(f"dataset {name}: points must be a finite float (N, D) array, got {P.dtype} {P.shape}")
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer) or idx.size == 0 or idx.min() < 0 \
+            or idx.max() >= len(P):
+        problems.append(f"dataset {name}: eval_idx must be a non-empty int (m,) array of rows of points")
+    if S.shape != idx.shape or S.dtype != np.float64 or not np.isfinite(S).all():
+        problems.append(f"dataset {name}: curvature must be finite float64 with the shape of eval_idx")
+    if isinstance(sample.dim, bool) or not isinstance(sample.dim, (int, np.integer)) \
+            or not 1 <= sample.dim < P.shape[1]:
+        problems.append(f"dataset {name}: dim must be an int with 1 <= dim < D")
+    if not isinstance(sample.meta, dict):
+        problems.append(f"dataset {name}: meta must be a dict")
+    again = registry.make_dataset(name, seed=0, n_points=n_points)
+    if not np.array_equal(np.asarray(again.points), P) or not np.array_equal(np.asarray(again.curvature), S):
+        problems.append(f"dataset {name}: the same seed gave a different cloud or truth")
+    return sample, problems
+
+
+def check_method(registry, name: str, sample) -> list[str]:
+    kw = {"truth": sample.curvature} if "truth" in registry.entry("method", name).filled_by_runner else {}
+    try:
+        method = registry.make_method(name, **kw)
+        est = np.asarray(method(sample.points, sample.eval_idx, sample.dim, seed=0))
+        again = np.asarray(method(sample.points, sample.eval_idx, sample.dim, seed=0))
+    except Exception as exc:  # noqa: BLE001 - a SkipCell is a problem too: the contract says it runs
+        return [f"method {name}: raised {type(exc).__name__}: {str(exc)[:200]}"]
+    problems = []
+    if est.shape != np.shape(sample.eval_idx) or not np.issubdtype(est.dtype, np.floating):
+        problems.append(f"method {name}: want a float array of shape {np.shape(sample.eval_idx)}, got "
+                        f"{est.dtype} {est.shape}")
+    elif not np.array_equal(est, again, equal_nan=True):
+        problems.append(f"method {name}: two calls with seed 0 gave different estimates")
+    if kw and not np.allclose(est, sample.curvature):
+        problems.append(f"method {name}: did not return the truth it was given")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="colosseum-contract", description=__doc__.splitlines()[0])
+    ap.add_argument("--skip", default="", help="comma-separated methods not to run")
+    ap.add_argument("--n-points", type=int, default=500, help="size of each dataset's draw (default 500)")
+    ap.add_argument("--probe", default="sphere_cap", help="the dataset every method runs on (default sphere_cap)")
+    ap.add_argument("--n-eval", type=int, default=2, help="evaluation rows of the methods' probe (default 2)")
+    args = ap.parse_args(argv)
+    from colosseum import geometry, registry, results
+
+    assert callable(results.load)
+    skip = {s for s in args.skip.split(",") if s}
+    datasets, methods = registry.list_datasets(), registry.list_methods()
+    print(f"{len(datasets)} datasets: {', '.join(datasets)}")
+    print(f"{len(methods)} methods: {', '.join(methods)}")
+    problems = [f"plugin {f.path.name} failed to import: {f.error.splitlines()[0]}" for f in registry.failed_plugins()]
+    problems += check_lookup_errors(registry) + check_geometry(geometry)
+    samples = {}
+    for name in datasets:
+        sample, found = check_dataset(registry, name, args.n_points)
+        problems += found
+        if sample is not None:
+            samples[name] = sample
+    probe = None
+    if args.probe in samples:
+        probe = registry.make_dataset(args.probe, seed=0, n_points=args.n_points, n_eval=args.n_eval)
+    if probe is None:
+        problems.append(f"the probe dataset {args.probe!r} could not be drawn: methods not run")
+    else:
+        for name in methods:
+            if name in skip:
+                continue
+            t0 = time.perf_counter()
+            found = check_method(registry, name, probe)
+            problems += found
+            print(f"  {name}: {'ok' if not found else 'PROBLEM'} in {time.perf_counter() - t0:.1f} s")
+    for p in problems:
+        print("PROBLEM:", p)
+    print(f"contract: {len(problems)} problems; {len(samples)}/{len(datasets)} datasets drawn, "
+          f"{len(methods) - len(skip & set(methods))}/{len(methods)} methods run")
+    return 1 if problems else 0
+
+
+def _entry() -> None:
+    sys.exit(main())
