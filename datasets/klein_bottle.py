@@ -29,37 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from colosseum.contract import Sample
+from colosseum.domains import Rect
 from colosseum.geometry import metric_condition, scalar_curvature
 from colosseum.registry import register_dataset
 from colosseum.sampling import density_bound, place_in_ambient, volume_uniform
 
 THETA_PERIOD, PHI_PERIOD = np.pi, 2 * np.pi
-
-
-@dataclass(frozen=True)
-class Rect:
-    """The parameter rectangle [lo_0, hi_0) x [lo_1, hi_1), with the interface of colosseum.sampling.Box."""
-
-    lo: tuple[float, ...] = (0.0, 0.0)
-    hi: tuple[float, ...] = (THETA_PERIOD, PHI_PERIOD)
-
-    @property
-    def dim(self) -> int:
-        return len(self.lo)
-
-    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.uniform(self.lo, self.hi, size=(n, self.dim))
-
-    def grid(self, per_axis: int) -> np.ndarray:
-        axes = [np.linspace(lo, hi, per_axis) for lo, hi in zip(self.lo, self.hi)]
-        return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
-
-    def vertices(self) -> np.ndarray:
-        return self.grid(2)
-
-    def boundary_distance(self, u: np.ndarray) -> np.ndarray:
-        """A closed manifold has no boundary: every point is interior."""
-        return np.full(np.atleast_2d(u).shape[0], np.inf)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +114,7 @@ def pointwise_chunked(fn, embed, u: np.ndarray, chunk: int = TRUTH_CHUNK) -> np.
 
 def draw_parameters(embed, n: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """n parameters (θ, φ) uniform in the Riemannian volume over [0, π) x [0, 2π)."""
-    domain = Rect()
+    domain = Rect((0.0, 0.0), (THETA_PERIOD, PHI_PERIOD), periodic=True)  # closed: no boundary
     # sqrt(det g) is smooth but has no convexity to exploit: dense grid maximum x 1.2 (ground-truth §5);
     # volume_uniform still checks every proposal against the bound and redraws if it is ever exceeded.
     bound = density_bound(embed, domain, margin=1.2, max_grid=20_000)

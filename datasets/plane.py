@@ -2,8 +2,9 @@
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Box
 from colosseum.registry import register_dataset
-from colosseum.sampling import Box, cloud_from_parameters, interior_rows
+from colosseum.sampling import cloud_from_parameters, interior_rows
 
 
 @register_dataset("plane")

@@ -46,9 +46,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Box
 from colosseum.geometry import scalar_curvature_family
 from colosseum.registry import register_dataset
-from colosseum.sampling import Box, cloud_from_parameters, density_bound, interior_rows, volume_uniform
+from colosseum.sampling import cloud_from_parameters, density_bound, interior_rows, volume_uniform
 from colosseum.sanity import check_sampling, orthonormal_frames
 
 SIGN_MODES = ("positive", "negative", "balanced")

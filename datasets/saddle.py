@@ -2,9 +2,10 @@
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Box
 from colosseum.geometry import volume_element
 from colosseum.registry import register_dataset
-from colosseum.sampling import Box, cloud_from_parameters, interior_rows, volume_uniform
+from colosseum.sampling import cloud_from_parameters, interior_rows, volume_uniform
 
 
 def saddle_graph(dim: int, scale: float):

@@ -4,9 +4,10 @@ the torus and the ellipsoid (closed: every point is interior) and the one-sheet 
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Rect
 from colosseum.geometry import metric_condition
 from colosseum.registry import register_dataset
-from colosseum.sampling import Rect, cloud_from_parameters, interior_rows, pick_rows, volume_uniform
+from colosseum.sampling import cloud_from_parameters, interior_rows, pick_rows, volume_uniform
 
 PI = float(np.pi)
 

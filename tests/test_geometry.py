@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from colosseum import geometry, registry, sampling
+from colosseum import domains, geometry, registry, sampling
 
 RTOL = 1e-9
 
@@ -362,7 +362,7 @@ def test_volume_uniform_on_the_saddle(bound):
     # bound None: dense-grid bound; 3.0 = sqrt(1 + 8), the exact maximum at the vertices;
     # 1.5 is not a bound: the sampler must notice, enlarge it and stay unbiased
     n = 20_000
-    u, info = sampling.volume_uniform(SADDLE, sampling.Box(2, 1.0), n, rng(13), bound=bound)
+    u, info = sampling.volume_uniform(SADDLE, domains.Box(2, 1.0), n, rng(13), bound=bound)
     assert u.shape == (n, 2) and np.all(np.abs(u) <= 1.0)
     p, flat = _area_share_of_sub_box()
     assert abs(p - flat) > 10 * np.sqrt(p * (1 - p) / n)  # the test can tell volume from parameter area
