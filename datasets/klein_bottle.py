@@ -24,6 +24,7 @@ stream depends on the seed only, so a σ sweep with one seed shares parameters, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import jax.numpy as jnp
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from colosseum.contract import Sample
 from colosseum.domains import Rect
 from colosseum.geometry import metric_condition, scalar_curvature
+from colosseum.params import Count, NonNegative, PointCount, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import density_bound, place_in_ambient, volume_uniform
 
@@ -124,28 +126,18 @@ def draw_parameters(embed, n: int, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 @register_dataset("klein_bottle")
-def klein_bottle(*, seed: int, patch_size: int = 3, rescale_offsets: bool = False, n_points: int = 2000,
-                 n_eval: int = 64, noise: float = 0.0, ambient_dim: int | None = None,
-                 zero_tol: float = 1e-3):
-    if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) \
-            or patch_size < 3 or patch_size % 2 == 0:
+def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, rescale_offsets: bool = False,
+                 n_points: PointCount = 2000, n_eval: Count = 64, noise: NonNegative = 0.0,
+                 ambient_dim: int | None = None, zero_tol: NonNegative = 1e-3):
+    if patch_size % 2 == 0:
         raise ValueError(f"klein_bottle: patch_size must be an odd integer >= 3, got {patch_size!r}")
     p = int(patch_size)
     native = p * p - 1
-    if rescale_offsets not in (True, False):
-        raise ValueError(f"klein_bottle: rescale_offsets must be true or false, got {rescale_offsets!r}")
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 10:
-        raise ValueError(f"klein_bottle: n_points must be an integer >= 10, got {n_points!r}")
-    if isinstance(n_eval, bool) or not isinstance(n_eval, (int, np.integer)) or not 1 <= n_eval <= n_points:
+    if not n_eval <= n_points:
         raise ValueError(f"klein_bottle: n_eval must be an integer in [1, n_points = {n_points}], got {n_eval!r}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"klein_bottle: noise must be a finite number >= 0, got {noise!r}")
-    if ambient_dim is not None and (isinstance(ambient_dim, bool) or not isinstance(ambient_dim, (int, np.integer))
-                                    or ambient_dim < native):
+    if ambient_dim is not None and ambient_dim < native:
         raise ValueError(f"klein_bottle: ambient_dim must be null or an integer >= patch_size² - 1 = {native} "
                          f"(the dimension of the patch coordinates), got {ambient_dim!r}")
-    if not np.isfinite(zero_tol) or zero_tol < 0:
-        raise ValueError(f"klein_bottle: zero_tol must be a finite number >= 0, got {zero_tol!r}")
 
     rng = np.random.default_rng(seed)
     noise_rng = np.random.default_rng([seed, 1])  # independent of noise level and of the other draws
