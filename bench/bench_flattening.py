@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/bench_flattening.py [--sizes 250,500,1000] [--repeat
 For each neighbourhood size: the first call (compilation included) and then `repeats` timed calls on
 different evaluation points (the compiled trainer is reused: one compilation per size and config).
 "Flatten" is the whole per-point cost (neighbourhood + Dijkstra d_M + training + quality figures); the
-MIOFlattener's time includes the RFAE it starts from. Default settings (FlattenSettings()).
+MIOFlattener's time includes the RFAE it starts from. Default settings (RFAEConfig(), MIOConfig()).
 """
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import time
 
 import numpy as np
 
-from colosseum import flattening as fl
 from colosseum import registry
+from colosseum.estimators.flattening import flattened, mioflow, rfae
+
+FLATTENERS = {"rfae": rfae.RFAEFlattener(), "mioflattener": mioflow.MIOFlattener()}
 
 
 def main() -> None:
@@ -29,12 +31,13 @@ def main() -> None:
     print(f"sphere cap d=2, N={args.n_points}; cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}")
     print(f"{'space':>13} {'n':>5} {'first (compile) s':>18} {'per point s (runs)':>30} {'train s':>8} {'steps':>6}")
     for size in [int(x) for x in args.sizes.split(",")]:
-        settings = fl.FlattenSettings(neighbourhood=size)
-        for space in fl.SPACES:
+        settings = flattened.FlattenSettings(neighbourhood=size)
+        for space, flattener in FLATTENERS.items():
             times, train, steps = [], [], []
             for j in range(args.repeats + 1):
                 t0 = time.perf_counter()
-                _, _, q = fl.flatten(s.points, int(s.eval_idx[j % len(s.eval_idx)]), 2, space, settings, seed=j)
+                _, _, q = flattened.flatten(s.points, int(s.eval_idx[j % len(s.eval_idx)]), 2, flattener, settings,
+                                           seed=j)
                 times.append(time.perf_counter() - t0)
                 train.append(q["rfae_seconds"] + q.get("mio_seconds", 0.0))
                 steps.append(int(q.get("mio_steps", q["rfae_steps"])))

@@ -7,63 +7,10 @@ enlarges M and redraws (counted in the returned info), so the bound is never sil
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from .domains import Domain
 from .geometry import Embedding, volume_element
-
-
-@dataclass(frozen=True)
-class Box:
-    """The parameter box [-half_width, half_width]^dim."""
-
-    dim: int
-    half_width: float = 1.0
-
-    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.uniform(-self.half_width, self.half_width, size=(n, self.dim))
-
-    def grid(self, per_axis: int) -> np.ndarray:
-        axis = np.linspace(-self.half_width, self.half_width, per_axis)
-        return np.stack(np.meshgrid(*[axis] * self.dim, indexing="ij"), -1).reshape(-1, self.dim)
-
-    def vertices(self) -> np.ndarray:
-        return self.grid(2)
-
-    def boundary_distance(self, u: np.ndarray) -> np.ndarray:
-        """Distance in parameter space from each row of u to the box's boundary."""
-        return self.half_width - np.abs(np.atleast_2d(u)).max(axis=1)
-
-
-@dataclass(frozen=True)
-class Ball:
-    """The parameter ball of the given radius in R^dim."""
-
-    dim: int
-    radius: float = 1.0
-
-    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return uniform_ball(n, self.dim, rng) * self.radius
-
-    def grid(self, per_axis: int) -> np.ndarray:
-        g = Box(self.dim, self.radius).grid(per_axis)
-        return g[np.linalg.norm(g, axis=1) <= self.radius]
-
-    def vertices(self) -> np.ndarray:
-        return np.zeros((0, self.dim))
-
-    def boundary_distance(self, u: np.ndarray) -> np.ndarray:
-        return self.radius - np.linalg.norm(np.atleast_2d(u), axis=1)
-
-
-
-
-def uniform_ball(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
-    """n points uniform in the unit dim-ball (Gaussian direction times U^(1/dim))."""
-    g = rng.standard_normal((n, dim))
-    g /= np.linalg.norm(g, axis=1, keepdims=True)
-    return g * rng.uniform(size=(n, 1)) ** (1.0 / dim)
 
 
 def density_bound(embed: Embedding, domain: Domain, margin: float = 1.2, max_grid: int = 20_000) -> float:
@@ -195,28 +142,3 @@ def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray
             **(meta or {})}
     return Sample(points=points, eval_idx=np.asarray(eval_rows, dtype=np.int64), curvature=truth,
                   dim=dim, meta=info)
-
-
-@dataclass(frozen=True)
-class Rect:
-    """The parameter rectangle prod_i [low_i, high_i] (angles of closed surfaces, bounded strips)."""
-
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-
-    @property
-    def dim(self) -> int:
-        return len(self.low)
-
-    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.uniform(self.low, self.high, size=(n, self.dim))
-
-    def grid(self, per_axis: int) -> np.ndarray:
-        axes = [np.linspace(lo, hi, per_axis) for lo, hi in zip(self.low, self.high)]
-        return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
-
-    def vertices(self) -> np.ndarray:
-        return self.grid(2)
-
-
-Domain = Box | Ball | Rect

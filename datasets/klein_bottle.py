@@ -24,42 +24,19 @@ stream depends on the seed only, so a σ sweep with one seed shares parameters, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import jax.numpy as jnp
 import numpy as np
 
 from colosseum.contract import Sample
+from colosseum.domains import Rect
 from colosseum.geometry import metric_condition, scalar_curvature
+from colosseum.params import Count, NonNegative, PointCount, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import density_bound, place_in_ambient, volume_uniform
 
 THETA_PERIOD, PHI_PERIOD = np.pi, 2 * np.pi
-
-
-@dataclass(frozen=True)
-class Rect:
-    """The parameter rectangle [lo_0, hi_0) x [lo_1, hi_1), with the interface of colosseum.sampling.Box."""
-
-    lo: tuple[float, ...] = (0.0, 0.0)
-    hi: tuple[float, ...] = (THETA_PERIOD, PHI_PERIOD)
-
-    @property
-    def dim(self) -> int:
-        return len(self.lo)
-
-    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.uniform(self.lo, self.hi, size=(n, self.dim))
-
-    def grid(self, per_axis: int) -> np.ndarray:
-        axes = [np.linspace(lo, hi, per_axis) for lo, hi in zip(self.lo, self.hi)]
-        return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
-
-    def vertices(self) -> np.ndarray:
-        return self.grid(2)
-
-    def boundary_distance(self, u: np.ndarray) -> np.ndarray:
-        """A closed manifold has no boundary: every point is interior."""
-        return np.full(np.atleast_2d(u).shape[0], np.inf)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +116,7 @@ def pointwise_chunked(fn, embed, u: np.ndarray, chunk: int = TRUTH_CHUNK) -> np.
 
 def draw_parameters(embed, n: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """n parameters (θ, φ) uniform in the Riemannian volume over [0, π) x [0, 2π)."""
-    domain = Rect()
+    domain = Rect((0.0, 0.0), (THETA_PERIOD, PHI_PERIOD), periodic=True)  # closed: no boundary
     # sqrt(det g) is smooth but has no convexity to exploit: dense grid maximum x 1.2 (ground-truth §5);
     # volume_uniform still checks every proposal against the bound and redraws if it is ever exceeded.
     bound = density_bound(embed, domain, margin=1.2, max_grid=20_000)
@@ -149,28 +126,18 @@ def draw_parameters(embed, n: int, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 @register_dataset("klein_bottle")
-def klein_bottle(*, seed: int, patch_size: int = 3, rescale_offsets: bool = False, n_points: int = 2000,
-                 n_eval: int = 64, noise: float = 0.0, ambient_dim: int | None = None,
-                 zero_tol: float = 1e-3):
-    if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) \
-            or patch_size < 3 or patch_size % 2 == 0:
+def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, rescale_offsets: bool = False,
+                 n_points: PointCount = 2000, n_eval: Count = 64, noise: NonNegative = 0.0,
+                 ambient_dim: int | None = None, zero_tol: NonNegative = 1e-3):
+    if patch_size % 2 == 0:
         raise ValueError(f"klein_bottle: patch_size must be an odd integer >= 3, got {patch_size!r}")
     p = int(patch_size)
     native = p * p - 1
-    if rescale_offsets not in (True, False):
-        raise ValueError(f"klein_bottle: rescale_offsets must be true or false, got {rescale_offsets!r}")
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 10:
-        raise ValueError(f"klein_bottle: n_points must be an integer >= 10, got {n_points!r}")
-    if isinstance(n_eval, bool) or not isinstance(n_eval, (int, np.integer)) or not 1 <= n_eval <= n_points:
+    if not n_eval <= n_points:
         raise ValueError(f"klein_bottle: n_eval must be an integer in [1, n_points = {n_points}], got {n_eval!r}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"klein_bottle: noise must be a finite number >= 0, got {noise!r}")
-    if ambient_dim is not None and (isinstance(ambient_dim, bool) or not isinstance(ambient_dim, (int, np.integer))
-                                    or ambient_dim < native):
+    if ambient_dim is not None and ambient_dim < native:
         raise ValueError(f"klein_bottle: ambient_dim must be null or an integer >= patch_size² - 1 = {native} "
                          f"(the dimension of the patch coordinates), got {ambient_dim!r}")
-    if not np.isfinite(zero_tol) or zero_tol < 0:
-        raise ValueError(f"klein_bottle: zero_tol must be a finite number >= 0, got {zero_tol!r}")
 
     rng = np.random.default_rng(seed)
     noise_rng = np.random.default_rng([seed, 1])  # independent of noise level and of the other draws

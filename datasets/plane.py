@@ -1,19 +1,19 @@
 """The flat control: a d-dimensional square patch (truth 0, left out of sign accuracy by zero_tol)."""
+from typing import Annotated
+
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Box
+from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import Box, cloud_from_parameters, interior_rows
+from colosseum.sampling import cloud_from_parameters, interior_rows
 
 
 @register_dataset("plane")
-def plane(*, seed: int, dim: int = 2, half_width: float = 1.0, n_points: int = 1000, n_eval: int = 8,
-          eval_margin: float = 0.5, noise: float = 0.0, ambient_dim: int | None = None,
-          zero_tol: float = 1e-9):
-    if dim < 1 or half_width <= 0:
-        raise ValueError(f"plane needs dim >= 1 and half_width > 0; got dim={dim}, half_width={half_width}")
-    if not 0 <= eval_margin < 1:
-        raise ValueError(f"eval_margin is a fraction of half_width in [0, 1), got {eval_margin}")
+def plane(*, seed: int, dim: Count = 2, half_width: Positive = 1.0, n_points: PointCount = 1000, n_eval: Count = 8,
+          eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5, noise: NonNegative = 0.0,
+          ambient_dim: int | None = None, zero_tol: NonNegative = 1e-9):
     rng = np.random.default_rng(seed)
     box = Box(dim, half_width)
     u = np.concatenate([np.zeros((1, dim)), box.propose(n_points - 1, rng)])  # flat: uniform is volume-uniform

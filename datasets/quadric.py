@@ -41,14 +41,17 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Box
 from colosseum.geometry import scalar_curvature_family
+from colosseum.params import Count, NonNegative, NonNegativeInt, PointCount, Positive, Range, signature_types
 from colosseum.registry import register_dataset
-from colosseum.sampling import Box, cloud_from_parameters, density_bound, interior_rows, volume_uniform
+from colosseum.sampling import cloud_from_parameters, density_bound, interior_rows, volume_uniform
 from colosseum.sanity import check_sampling, orthonormal_frames
 
 SIGN_MODES = ("positive", "negative", "balanced")
@@ -188,48 +191,24 @@ def _draw_surfaces(seeds, p: dict) -> list[QuadricSurface]:
 
 
 def _validate(p: dict) -> None:
+    """The checks that involve several parameters (each one alone is checked by its type)."""
     problems = []
-    if not (isinstance(p["dim"], (int, np.integer)) and p["dim"] >= 2):
-        problems.append(f"dim must be an integer >= 2, got {p['dim']!r}")
-    if not (isinstance(p["codim"], (int, np.integer)) and p["codim"] >= 1):
-        problems.append(f"codim must be an integer >= 1, got {p['codim']!r}")
-    if problems:
-        raise ValueError("quadric: " + "; ".join(problems))
     d, c = p["dim"], p["codim"]
-    if p["sign"] not in SIGN_MODES:
-        problems.append(f"unknown sign mode {p['sign']!r}; use one of {', '.join(SIGN_MODES)}")
-    if not p["half_width"] > 0:
-        problems.append(f"half_width must be > 0, got {p['half_width']}")
-    if not 0 < p["eig_min"] <= p["eig_max"]:
+    if not p["eig_min"] <= p["eig_max"]:
         problems.append(f"need 0 < eig_min <= eig_max, got eig_min={p['eig_min']}, eig_max={p['eig_max']}")
-    if p["linear_scale"] < 0 or p["cubic_scale"] < 0:
-        problems.append(f"linear_scale and cubic_scale must be >= 0, got {p['linear_scale']}, "
-                        f"{p['cubic_scale']}")
     cap = p["max_abs_curvature"]
-    if p["min_abs_curvature"] < 0 or (cap is not None and cap < p["min_abs_curvature"]):
+    if cap is not None and cap < p["min_abs_curvature"]:
         problems.append(f"need 0 <= min_abs_curvature <= max_abs_curvature, got {p['min_abs_curvature']}"
                         f", {cap}")
-    if p["min_relative"] < 0:
-        problems.append(f"min_relative must be >= 0, got {p['min_relative']}")
-    if not 0 <= p["zero_tol"] <= p["min_abs_curvature"]:
+    if not p["zero_tol"] <= p["min_abs_curvature"]:
         problems.append(f"zero_tol must be in [0, min_abs_curvature = {p['min_abs_curvature']}] so the "
                         f"centre's label is never unsigned, got {p['zero_tol']}")
-    if p["noise"] < 0:
-        problems.append(f"noise must be >= 0, got {p['noise']}")
     amb = p["ambient_dim"]
     if amb is not None and not (amb > d and amb >= d + c):
         problems.append(f"ambient_dim must exceed dim and be >= dim + codim = {d + c}, got {amb}")
-    if p["n_eval"] < 1 or p["n_points"] < max(10, d + 2, p["n_eval"]):
-        problems.append(f"need n_eval >= 1 and n_points >= max(10, dim + 2, n_eval), got n_points="
-                        f"{p['n_points']}, n_eval={p['n_eval']}")
-    if not 0 <= p["eval_margin"] < 1:
-        problems.append(f"eval_margin is a fraction of half_width in [0, 1), got {p['eval_margin']}")
-    if not 0 < p["eval_radius"] < 1:
-        problems.append(f"eval_radius is a fraction of half_width in (0, 1), got {p['eval_radius']}")
-    if not 0 < p["cone_angle"] <= 90:
-        problems.append(f"cone_angle is a half-angle in degrees in (0, 90], got {p['cone_angle']}")
-    if p["min_neighbors"] < 0 or p["min_per_direction"] < 0 or p["max_resamples"] < 0:
-        problems.append("min_neighbors, min_per_direction and max_resamples must be >= 0")
+    if p["n_points"] < max(10, d + 2, p["n_eval"]):
+        problems.append(f"need n_points >= max(10, dim + 2, n_eval), got n_points={p['n_points']}, "
+                        f"n_eval={p['n_eval']}")
     if problems:
         raise ValueError("quadric: " + "; ".join(problems))
     # checks no redraw can pass: say so at once
@@ -266,11 +245,13 @@ def _probe(embed, rows: int):
 
 
 def _params(seed: int, params: dict) -> dict:
+    """quadric's complete parameters, each coerced and checked by its type (as the registry does)."""
     bound = inspect.signature(quadric).bind(seed=seed, **params)
     bound.apply_defaults()
     p = dict(bound.arguments)
     p.pop("seed")
-    return p
+    types = signature_types(quadric, list(p), p)
+    return {k: types[k].coerce(v, f"quadric: parameter {k!r}") for k, v in p.items()}
 
 
 def drawn_surface(seed: int, **params) -> QuadricSurface:
@@ -287,13 +268,15 @@ def drawn_surfaces(seeds, **params) -> list[QuadricSurface]:
 
 
 @register_dataset("quadric")
-def quadric(*, seed: int, dim: int = 2, codim: int = 1, half_width: float = 1.0, eig_min: float = 0.25,
-            eig_max: float = 2.0, linear_scale: float = 0.0, cubic_scale: float = 0.0,
-            sign: str = "balanced", min_abs_curvature: float = 0.1, max_abs_curvature: float | None = None,
-            min_relative: float = 0.1, n_points: int = 1000, n_eval: int = 8, eval_margin: float = 0.5,
-            eval_radius: float = 0.25, min_neighbors: int = 5, min_per_direction: int = 1, cone_angle: float = 45.0,
-            max_resamples: int = 20, noise: float = 0.0, ambient_dim: int | None = None,
-            zero_tol: float = 0.05):
+def quadric(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, codim: Count = 1, half_width: Positive = 1.0,
+            eig_min: Positive = 0.25, eig_max: Positive = 2.0, linear_scale: NonNegative = 0.0,
+            cubic_scale: NonNegative = 0.0, sign: Literal["positive", "negative", "balanced"] = "balanced",
+            min_abs_curvature: NonNegative = 0.1, max_abs_curvature: NonNegative | None = None,
+            min_relative: NonNegative = 0.1, n_points: PointCount = 1000, n_eval: Count = 8,
+            eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5, eval_radius: Annotated[float, Range(gt=0, lt=1)] = 0.25,
+            min_neighbors: NonNegativeInt = 5, min_per_direction: NonNegativeInt = 1,
+            cone_angle: Annotated[float, Range(gt=0, le=90)] = 45.0, max_resamples: NonNegativeInt = 20,
+            noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.05):
     p = {k: v for k, v in locals().items() if k != "seed"}
     _validate(p)
     surface = _draw_surfaces([seed], p)[0]

@@ -1,10 +1,14 @@
 """The d-dimensional saddle: the graph of scale * sum_j (-1)^j x_j^2 over a box, volume-uniform."""
+from typing import Annotated
+
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Box
 from colosseum.geometry import volume_element
+from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import Box, cloud_from_parameters, interior_rows, volume_uniform
+from colosseum.sampling import cloud_from_parameters, interior_rows, volume_uniform
 
 
 def saddle_graph(dim: int, scale: float):
@@ -16,14 +20,11 @@ def saddle_graph(dim: int, scale: float):
 
 
 @register_dataset("saddle")
-def saddle(*, seed: int, dim: int = 2, scale: float = 1.0, half_width: float = 1.0,
-           n_points: int = 1000, n_eval: int = 8, eval_margin: float = 0.5, noise: float = 0.0,
-           ambient_dim: int | None = None, zero_tol: float = 1e-6):
-    if dim < 2 or scale == 0 or half_width <= 0:
-        raise ValueError(f"saddle needs dim >= 2, scale != 0 and half_width > 0; "
-                         f"got dim={dim}, scale={scale}, half_width={half_width}")
-    if not 0 <= eval_margin < 1:
-        raise ValueError(f"eval_margin is a fraction of half_width in [0, 1), got {eval_margin}")
+def saddle(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, scale: float = 1.0, half_width: Positive = 1.0,
+           n_points: PointCount = 1000, n_eval: Count = 8, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5,
+           noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6):
+    if scale == 0:
+        raise ValueError("saddle needs scale != 0 (0 is the plane)")
     rng = np.random.default_rng(seed)
     embed = saddle_graph(dim, scale)
     box = Box(dim, half_width)

@@ -1,7 +1,11 @@
 """Geodesic caps of the d-sphere: uniformly sampled patches of constant positive curvature."""
+import math
+from typing import Annotated
+
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import cloud_from_parameters, geodesic_cap, interior_rows
 
@@ -19,14 +23,10 @@ def stereographic(radius: float):
 
 
 @register_dataset("sphere_cap")
-def sphere_cap(*, seed: int, dim: int = 2, radius: float = 1.0, cap_angle: float = 1.0,
-               n_points: int = 1000, n_eval: int = 8, eval_margin: float = 0.5, noise: float = 0.0,
-               ambient_dim: int | None = None, zero_tol: float = 1e-6):
-    if dim < 1 or radius <= 0 or not 0 < cap_angle < np.pi:
-        raise ValueError(f"sphere_cap needs dim >= 1, radius > 0 and 0 < cap_angle < pi; "
-                         f"got dim={dim}, radius={radius}, cap_angle={cap_angle}")
-    if not 0 <= eval_margin < 1:
-        raise ValueError(f"eval_margin is a fraction of the cap angle in [0, 1), got {eval_margin}")
+def sphere_cap(*, seed: int, dim: Count = 2, radius: Positive = 1.0,
+               cap_angle: Annotated[float, Range(gt=0, lt=math.pi)] = 1.0, n_points: PointCount = 1000,
+               n_eval: Count = 8, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5, noise: NonNegative = 0.0,
+               ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6):
     rng = np.random.default_rng(seed)
     direction, psi = geodesic_cap(dim, cap_angle, n_points - 1, rng)
     u = np.concatenate([np.zeros((1, dim)), direction * np.tan(psi / 2)[:, None]])  # row 0: the pole

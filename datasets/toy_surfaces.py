@@ -1,21 +1,22 @@
 """Classic surfaces in R^3 evaluated pointwise, both signs or strong variation of curvature:
 the torus and the ellipsoid (closed: every point is interior) and the one-sheet hyperboloid
 (a bounded strip of it). Volume-uniform by rejection on the parameter rectangle."""
+from typing import Annotated
+
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.domains import Rect
 from colosseum.geometry import metric_condition
+from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import Rect, cloud_from_parameters, interior_rows, pick_rows, volume_uniform
+from colosseum.sampling import cloud_from_parameters, interior_rows, pick_rows, volume_uniform
 
 PI = float(np.pi)
 
 
-def _check(n_points: int, n_eval: int, **positive: float) -> None:
-    bad = {k: v for k, v in positive.items() if not v > 0}
-    if bad:
-        raise ValueError(f"these parameters must be > 0: {bad}")
-    if not 0 < n_eval <= n_points:
+def _check(n_points: int, n_eval: int) -> None:
+    if not n_eval <= n_points:
         raise ValueError(f"need 0 < n_eval <= n_points, got n_eval={n_eval}, n_points={n_points}")
 
 
@@ -27,9 +28,9 @@ def torus_embedding(major_radius: float, minor_radius: float):
 
 
 @register_dataset("torus")
-def torus(*, seed: int, major_radius: float = 2.0, minor_radius: float = 1.0, n_points: int = 1000,
-          n_eval: int = 64, noise: float = 0.0, ambient_dim: int | None = None, zero_tol: float = 0.02):
-    _check(n_points, n_eval, major_radius=major_radius, minor_radius=minor_radius)
+def torus(*, seed: int, major_radius: Positive = 2.0, minor_radius: Positive = 1.0, n_points: PointCount = 1000,
+          n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.02):
+    _check(n_points, n_eval)
     if minor_radius >= major_radius:
         raise ValueError(f"a ring torus needs minor_radius < major_radius, got {minor_radius} >= {major_radius}")
     rng = np.random.default_rng(seed)
@@ -48,10 +49,10 @@ def ellipsoid_embedding(a: float, b: float, c: float):
 
 
 @register_dataset("ellipsoid")
-def ellipsoid(*, seed: int, a: float = 3.0, b: float = 2.0, c: float = 1.0, n_points: int = 1000,
-              n_eval: int = 64, noise: float = 0.0, ambient_dim: int | None = None, zero_tol: float = 1e-6,
-              max_chart_condition: float = 1e6):
-    _check(n_points, n_eval, a=a, b=b, c=c)
+def ellipsoid(*, seed: int, a: Positive = 3.0, b: Positive = 2.0, c: Positive = 1.0, n_points: PointCount = 1000,
+              n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None,
+              zero_tol: NonNegative = 1e-6, max_chart_condition: Positive = 1e6):
+    _check(n_points, n_eval)
     rng = np.random.default_rng(seed)
     embed = ellipsoid_embedding(a, b, c)
     u, info = volume_uniform(embed, Rect((-PI, 0.0), (PI, PI)), n_points, rng)
@@ -69,12 +70,10 @@ def hyperboloid_embedding(a: float, c: float):
 
 
 @register_dataset("hyperboloid")
-def hyperboloid(*, seed: int, a: float = 1.0, c: float = 1.0, half_height: float = 1.5, n_points: int = 1000,
-                n_eval: int = 32, eval_margin: float = 0.5, noise: float = 0.0, ambient_dim: int | None = None,
-                zero_tol: float = 1e-6):
-    _check(n_points, n_eval, a=a, c=c, half_height=half_height)
-    if not 0 <= eval_margin < 1:
-        raise ValueError(f"eval_margin is a fraction of half_height in [0, 1), got {eval_margin}")
+def hyperboloid(*, seed: int, a: Positive = 1.0, c: Positive = 1.0, half_height: Positive = 1.5,
+                n_points: PointCount = 1000, n_eval: Count = 32, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5,
+                noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6):
+    _check(n_points, n_eval)
     rng = np.random.default_rng(seed)
     embed = hyperboloid_embedding(a, c)
     u, info = volume_uniform(embed, Rect((-half_height, -PI), (half_height, PI)), n_points - 1, rng)

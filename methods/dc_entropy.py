@@ -1,115 +1,19 @@
-"""DC2: diffusion entropy against a flat comparison at a matched diffusion-trajectory length.
+"""dc_entropy: DC2, the diffusion entropy at x against a flat comparison at a matched diffusion-trajectory
+length (reference professorwug/diffusion-curvature @ 1834e35, methods.md (c)); the algorithm, its
+deliberate differences from the reference and its measured behaviour are in colosseum.estimators.dc2."""
+from typing import Annotated, Literal
 
-Reference: professorwug/diffusion-curvature @ 1834e35 (`core.py` DiffusionCurvature,
-`diffusion_laziness.py` compare_curvature_across_datasets_by_locality_fraction, `kernels.py`
-tune_curvature_agnostic_kernel, driver `benchmarking/sign_prediction.py`); methods.md section (c).
-
-For each evaluation point x:
-1. Kernel: the curvature-agnostic Gaussian W = exp(-|x-y|^2 / sigma^2), sigma = nu * mean
-   nearest-neighbour distance, nu bisected until the median row support (entries >= 1e-5, self
-   included) is within `tolerance` of `knn`; alpha-normalisation, P = D^-1 (W + 1e-8 I).
-2. The entropy H_M(x, t) of the rows P^t_x (entries <= 1e-5 zeroed, renormalised), t = 1..t_max, and
-   the diffusion-trajectory length d_x(t) (d_x(1) = 0, plus sqrt JS(P^{t+1}_x, P^t_x) per step).
-3. The same at the centre (row 0) of a flat comparison space E (`comparison`, default a uniform sample
-   of the unit d-ball with as many points as the cloud), built through the same kernel with the same
-   nu (sigma from E's own distances), drawn `comparison_trials` times.
-4. match = "trajectory" (DC2): d* = locality * min(d_x(t_max), min over trials d_E(t_max)); H is
-   linearly interpolated at d* on every curve; k(x) = mean over trials H_E(d*) - H_M(x; d*).
-   match = "time" (an option, not in the reference): both walks are compared after the same number of
-   steps t* = locality * t_max (H linear in t between steps): k(x) = mean over trials H_E(t*) - H_M(x, t*).
-Positive curvature keeps the walk concentrated (lower entropy than flat): k > 0.
-The output is a signed score in nats, not calibrated scalar curvature.
-
-Defaults are the reference's "95%" sign-test setting: knn 120 +- 5, alpha 0, t = 1..39, locality 0.9,
-3 comparison trials, no smoothing.
-
-Deliberate differences from the reference (its bugs, methods.md (c)):
-- d* is set per evaluation point from its own trajectory (the reference takes the mean over the
-  evaluated rows), so the estimate at x does not depend on which other rows are evaluated; with
-  dim_source = "local_pca" the dimension is likewise estimated at each row alone.
-- The H(d) curves of all comparison trials are averaged (the reference used only the last trial).
-- The kernel is tuned afresh on every call from the call's own points (no cached kernel).
-- Smoothing k <- P^2 k is not applied (it needs every row; the reference skips it with idx too).
-- All randomness (the comparison draws) comes from `seed`; the draws at a row depend on (seed, d)
-  only for point-independent comparison spaces, or on (seed, d, x) for point-dependent ones.
-- A row whose walk never leaves x (d_x(t_max) = 0) abstains (NaN).
-
-Known behaviour (measured, see tests/test_dc_methods.py): the entropy at a single point fluctuates by
-~0.05-0.2 nats from draw to draw (the Poisson count of points the walk covers); the curvature signal is
-about S * t_h / 2 nats (t_h = heat time of the walk, ~ t * sigma^2 / 4), so the sign is reliable only
-when the walk covers a region comparable to the curvature radius with many points, without reaching
-the patch's boundary. At the defaults (the walk covers ~0.24 * t * knn ~ 1100 points in 2-d, ~4500 in
-3-d) that is n ~ 3000 in 2-d and n ~ 6000-10 000 in 3-d; on much larger clouds the walk is small
-against the curvature radius and offsets of ~0.05-0.1 nats dominate (a 20 000-point cap or plane reads
-~ -0.1 in trajectory mode). match = "time" was cleaner on 2-d caps, saddles and the torus, but turns
-positive on 3-d saddles once the walk reaches the box's boundary; "trajectory" held there.
-"""
-import numpy as np
-
-from colosseum import diffusion as dfn
-from colosseum.contract import Estimate
+from colosseum.estimators import dc2, flat
+from colosseum.params import Count, NonNegativeInt, Probability, Range
 from colosseum.registry import register_method
-
-MATCHES = ("trajectory", "time")
-
-
-def _at(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
-    return float(np.interp(x, xp, fp))
-
-
-def entropy_curvature(points, eval_idx, dim, *, seed, knn, tolerance, alpha, t_max, locality, comparison,
-                      comparison_trials, dim_source, match) -> Estimate:
-    if t_max < 2 or not 0 < locality <= 1 or comparison_trials < 1:
-        raise ValueError(f"dc_entropy needs t_max >= 2, 0 < locality <= 1, comparison_trials >= 1; "
-                         f"got {t_max}, {locality}, {comparison_trials}")
-    if match not in MATCHES:
-        raise ValueError(f"dc_entropy: match must be one of {MATCHES}, got {match!r}")
-    dfn.comparison(comparison)  # unknown names fail before any work
-    spec = dfn.KernelSpec(kind="agnostic", knn=knn, tolerance=tolerance, alpha=alpha)
-    dims = dfn.point_dimensions(points, eval_idx, dim, dim_source)
-    graph = dfn.build_graph_sparse(points, spec)  # = build_graph (same nu, same P), CSR and faster
-    nu = graph.nu
-    H_M, d_M = dfn.trajectory_rows(graph.P, eval_idx, t_max)  # (T, m)
-
-    def flat_curve(E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        g_E = dfn.build_graph_sparse(E, spec, nu=nu)  # same kernel construction, same nu, sigma from E
-        H, d = dfn.trajectory_rows(g_E.P, np.array([0]), t_max)
-        return H[:, 0], d[:, 0]
-
-    flats = dfn.comparison_stats(comparison, points, eval_idx, dims, trials=comparison_trials, seed=seed,
-                                 stat=flat_curve)
-    steps = np.arange(1, t_max + 1, dtype=np.float64)
-    m = len(eval_idx)
-    est, d_star, t_star, h_m, h_e = (np.full(m, np.nan) for _ in range(5))
-    for j in range(m):
-        if not d_M[-1, j] > 0:  # the walk never leaves x: no trajectory to compare
-            continue
-        curves = flats[j]
-        if match == "trajectory":
-            d_star[j] = locality * min(d_M[-1, j], min(d[-1] for _, d in curves))
-            h_e[j] = np.mean([_at(d_star[j], d, H) for H, d in curves])
-            h_m[j] = _at(d_star[j], d_M[:, j], H_M[:, j])
-            t_star[j] = _at(d_star[j], d_M[:, j], steps)
-        else:
-            t_star[j] = max(1.0, locality * t_max)
-            h_e[j] = np.mean([_at(t_star[j], steps, H) for H, _ in curves])
-            h_m[j] = _at(t_star[j], steps, H_M[:, j])
-            d_star[j] = _at(t_star[j], steps, d_M[:, j])
-        est[j] = h_e[j] - h_m[j]
-    return Estimate(values=est, diagnostics={
-        "d_star": d_star,            # matched trajectory length (in time mode: x's length at t*)
-        "t_star": t_star,            # steps x's walk took to reach the match point
-        "H_M": h_m,                  # entropy of x's walk at the match point (nats)
-        "H_E": h_e,                  # mean flat entropy at the match point (nats)
-        "nu": np.full(m, nu),        # tuned bandwidth factor
-        "dim": dims.astype(np.float64),
-    })
 
 
 @register_method("dc_entropy")
-def dc_entropy(points, eval_idx, dim, *, seed: int, knn: int = 120, tolerance: int = 5, alpha: float = 0.0,
-               t_max: int = 39, locality: float = 0.9, comparison: str = "uniform", comparison_trials: int = 3,
-               dim_source: str = "given", match: str = "trajectory"):
-    return entropy_curvature(points, eval_idx, dim, seed=seed, knn=knn, tolerance=tolerance, alpha=alpha,
-                             t_max=t_max, locality=locality, comparison=comparison,
-                             comparison_trials=comparison_trials, dim_source=dim_source, match=match)
+def dc_entropy(points, eval_idx, dim, *, seed: int, knn: Annotated[int, Range(ge=2)] = 120,
+               tolerance: NonNegativeInt = 5, alpha: Probability = 0.0, t_max: Annotated[int, Range(ge=2)] = 39,
+               locality: Annotated[float, Range(gt=0, le=1)] = 0.9, comparison: Literal["uniform", "cube"] = "uniform",
+               comparison_trials: Count = 3, dim_source: Literal["given", "local_pca"] = "given",
+               match: Literal["trajectory", "time"] = "trajectory"):
+    return dc2.entropy_curvature(points, eval_idx, dim, seed=seed, comparison=flat.flat_space(comparison), knn=knn,
+                                 tolerance=tolerance, alpha=alpha, t_max=t_max, locality=locality,
+                                 comparison_trials=comparison_trials, dim_source=dim_source, match=match)

@@ -1,111 +1,21 @@
-"""Diffusion laziness (diffusion curvature v1), signed against a flat comparison space.
+"""dc_laziness: diffusion laziness (diffusion curvature v1), the mass of x's t-step walk kept in its
+neighbourhood minus the same at a flat centre (reference Bhaskar et al., NeurIPS 2022, arXiv 2206.03977;
+professorwug/diffusion-curvature-old @ e9a503c; methods.md (a)); the algorithm, its differences from the
+reference and its measured behaviour are in colosseum.estimators.laziness."""
+from typing import Annotated, Literal
 
-Reference: Bhaskar et al., NeurIPS 2022 (arXiv 2206.03977); professorwug/diffusion-curvature-old @ e9a503c
-(`core.py` DiffusionMatrix, `laziness.py` curvature, CLI `get_diffusion_curvature.py`); methods.md (a).
-
-For each evaluation point x:
-1. Kernel (scale-free stand-in for the CLI default "anisotropic"): the curvature-agnostic Gaussian
-   W = exp(-|x-y|^2 / sigma^2), sigma = nu * mean nearest-neighbour distance, nu bisected until the
-   median row support (entries >= 1e-5, self included) is within `tolerance` of `knn`; then the
-   anisotropic normalisation W <- Q^-alpha W Q^-alpha (alpha = 1, the CLI default, removes the
-   sampling density), P = D^-1 (W + 1e-8 I). kernel = "adaptive" uses sigma_i = distance to the
-   knn-th neighbour instead (the reference's alternative, there with the 20th); note that its support
-   is ~11 x knn points, not knn (use knn ~ 10-20 with it).
-2. Laziness C_t(x) = sum over y in N(x) of P^t(x, y): the mass of the t-step walk from x still in
-   x's neighbourhood N(x) = the round(neighbourhood * knn) nearest points of x (x included).
-3. The same at the centre (row 0) of a flat comparison space E (`comparison`, default a uniform sample
-   of the unit d-ball with as many points as the cloud) through the same kernel construction (same
-   KernelSpec; the agnostic kernel reuses nu, sigma comes from E's own distances), N(centre) of the same
-   size, averaged over all `comparison_trials` draws.
-4. k(x) = C_t(x) - mean over trials C_t(centre of E): positive curvature keeps more mass near x.
-The output is a signed difference of probability masses, not calibrated scalar curvature.
-
-Differences from the reference, on purpose:
-- sigma is not an absolute length (0.7 there): the bandwidth comes from neighbour distances, so
-  rotating, translating or scaling the cloud changes nothing.
-- N(x) is a fixed number of nearest points, not {y : P(x,y) >= tau} with tau the mean 20th-largest
-  entry of 50 random rows: that threshold is global, random, and its neighbourhood size varies with
-  density. A fixed count also has the same volume (count / density) on M and on E, so the curvature
-  effect on the volume of a fixed-radius ball (which has the opposite sign at small t) cancels. The
-  size is a multiple of knn, default 2 x knn: the relative noise of the retained mass falls like
-  1/sqrt(|N(x)|) (20 points, as in the reference, leave ~15-20%), and on caps and saddles (n 1000 and
-  3000, 8 seeds) 2 x knn gave the right sign more often than 1 x knn at every setting measured.
-- The sum (mass) variant; the mean variant only divides by |N(x)|, the same on M and E.
-- No smoothing C <- P C (it needs C at every row; this evaluates only the requested rows).
-- The flat laziness comes from `comparison_trials` seeded draws, all averaged.
-- A row with no neighbour inside the kernel's support (its walk cannot leave it) abstains (NaN).
-
-Defaults: t = 8 and alpha = 1 (the reference CLI); knn 120 +- 5, the support size of DC2's tuned
-sign-test kernel (methods.md (c); the reference's absolute sigma has no scale-free equivalent);
-N(x) = 2 x knn points; 3 comparison trials.
-Known behaviour (measured, see tests/test_dc_methods.py): the curvature signal is about S * t_h / 6 of
-C (t_h ~ t * sigma^2 / 4 the heat time); the sign is reliable only when t * knn is a sizable fraction of
-the cloud (the walk covering a region comparable to the curvature radius), e.g. knn 300, t 16-32 on
-3000 points; at the defaults on large clouds the signal is below the draw-to-draw noise.
-"""
-import numpy as np
-import scipy.sparse as sp
-from scipy.spatial import cKDTree
-
-from colosseum import diffusion as dfn
-from colosseum.contract import Estimate
+from colosseum.estimators import flat, laziness
+from colosseum.params import Count, NonNegativeInt, Positive, Probability, Range
 from colosseum.registry import register_method
-
-KERNELS = ("agnostic", "adaptive")
-
-
-def retained_mass(P, points: np.ndarray, rows: np.ndarray, t: int, size: int) -> np.ndarray:
-    """C_t at each row: the mass of P^t_row on the row's `size` nearest points (itself included)."""
-    size = min(size, len(points))
-    _, nbrs = cKDTree(points).query(points[rows], k=size)
-    nbrs = np.asarray(nbrs).reshape(len(rows), size)
-    P = P if sp.issparse(P) else sp.csr_matrix(P)  # sparse row products: ~5x faster than dense at n = 3000
-    chunk = max(1, int(20_000_000 // (t * P.shape[0])))
-    out = np.empty(len(rows))
-    for i in range(0, len(rows), chunk):
-        rt = dfn.power_rows(P, rows[i:i + chunk], t)[-1]  # rows of P^t, (chunk, n)
-        out[i:i + chunk] = np.take_along_axis(np.asarray(rt, dtype=np.float64), nbrs[i:i + chunk], axis=1).sum(axis=1)
-    return out
-
-
-def laziness_curvature(points, eval_idx, dim, *, seed, t, knn, tolerance, alpha, kernel, neighbourhood,
-                       comparison, comparison_trials, dim_source) -> Estimate:
-    if t < 1 or neighbourhood <= 0 or comparison_trials < 1:
-        raise ValueError(f"dc_laziness needs t >= 1, neighbourhood > 0, comparison_trials >= 1; "
-                         f"got {t}, {neighbourhood}, {comparison_trials}")
-    if kernel not in KERNELS:
-        raise ValueError(f"dc_laziness: kernel must be one of {KERNELS}, got {kernel!r}")
-    dfn.comparison(comparison)  # unknown names fail before any work
-    spec = dfn.KernelSpec(kind=kernel, knn=knn, tolerance=tolerance, alpha=alpha)
-    size = max(1, int(round(neighbourhood * knn)))
-    dims = dfn.point_dimensions(points, eval_idx, dim, dim_source)
-    graph = dfn.build_graph_sparse(points, spec)  # = build_graph (same nu, same P), CSR and faster
-    nu = graph.nu if kernel == "agnostic" else None
-    c_m = retained_mass(graph.P, points, eval_idx, t, size)
-
-    def flat_laziness(E: np.ndarray) -> float:
-        g_E = dfn.build_graph_sparse(E, spec, nu=nu)  # same construction; agnostic: same nu, sigma from E
-        return float(retained_mass(g_E.P, E, np.array([0]), t, size)[0])
-
-    flats = dfn.comparison_stats(comparison, points, eval_idx, dims, trials=comparison_trials, seed=seed,
-                                 stat=flat_laziness)
-    c_e = np.array([np.mean(f) for f in flats])
-    m = len(eval_idx)
-    stuck = np.asarray(graph.P[eval_idx, eval_idx]).ravel() >= 1.0 - 1e-9  # only the self-loop: no walk
-    values = np.where(stuck, np.nan, c_m - c_e)
-    return Estimate(values=values, diagnostics={
-        "C_M": c_m,                                    # mass of x's t-step walk retained in N(x)
-        "C_E": c_e,                                    # the same at the flat centre, mean over trials
-        "nu": np.full(m, graph.nu),                    # tuned bandwidth factor (NaN for adaptive)
-        "neighbourhood_size": np.full(m, float(min(size, len(points)))),
-        "dim": dims.astype(np.float64),
-    })
 
 
 @register_method("dc_laziness")
-def dc_laziness(points, eval_idx, dim, *, seed: int, t: int = 8, knn: int = 120, tolerance: int = 5,
-                alpha: float = 1.0, kernel: str = "agnostic", neighbourhood: float = 2.0,
-                comparison: str = "uniform", comparison_trials: int = 3, dim_source: str = "given"):
-    return laziness_curvature(points, eval_idx, dim, seed=seed, t=t, knn=knn, tolerance=tolerance, alpha=alpha,
-                              kernel=kernel, neighbourhood=neighbourhood, comparison=comparison,
-                              comparison_trials=comparison_trials, dim_source=dim_source)
+def dc_laziness(points, eval_idx, dim, *, seed: int, t: Count = 8, knn: Annotated[int, Range(ge=2)] = 120,
+                tolerance: NonNegativeInt = 5, alpha: Probability = 1.0,
+                kernel: Literal["agnostic", "adaptive"] = "agnostic", neighbourhood: Positive = 2.0,
+                comparison: Literal["uniform", "cube"] = "uniform", comparison_trials: Count = 3,
+                dim_source: Literal["given", "local_pca"] = "given"):
+    return laziness.laziness_curvature(points, eval_idx, dim, seed=seed, comparison=flat.flat_space(comparison), t=t,
+                                       knn=knn, tolerance=tolerance, alpha=alpha, kernel=kernel,
+                                       neighbourhood=neighbourhood, comparison_trials=comparison_trials,
+                                       dim_source=dim_source)

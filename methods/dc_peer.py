@@ -14,12 +14,13 @@ matrices (n = 10^4: ~5 GB).
 import numpy as np
 
 from colosseum.contract import SkipCell
+from colosseum.params import Count, Positive, Probability
 from colosseum.registry import register_method
 
 
 @register_method("dc_peer")
-def dc_peer(points, eval_idx, dim, *, seed: int, t: int = 8, knn: int = 30, decay: float = 40.0,
-            anisotropy: float = 1.0, max_points: int = 10000):
+def dc_peer(points, eval_idx, dim, *, seed: int, t: Count = 8, knn: Count = 30, decay: Positive = 40.0,
+            anisotropy: Probability = 1.0, max_points: Count = 10000):
     try:
         import graphtools
         from diffusion_curvature.graphtools import DiffusionCurvature

@@ -32,13 +32,13 @@ about a second each).
 from __future__ import annotations
 
 import functools
-import sys
 
 import numpy as np
 import pytest
 
-from colosseum import graphs, registry
-from colosseum.registry import METHOD
+from colosseum import registry
+from colosseum.estimators import graph_curvature
+from colosseum.estimators.knn import KnnGraph, geodesic_distances, knn_graph
 
 N2, N3 = 1000, 1500  # points in d = 2 and d = 3 clouds
 SEEDS = (0, 1)
@@ -51,18 +51,13 @@ def cloud(name: str, dim: int, seed: int):
     return registry.make_dataset(name, seed=seed, dim=dim, n_points=n, n_eval=48, **extra)
 
 
-def module(method: str):
-    """The plugin module behind a registered method (plugins are loaded by file path)."""
-    return sys.modules[registry.entry(METHOD, method).func.__module__]
-
-
 def small_cloud(n: int = 300, dim: int = 2, seed: int = 0):
     return registry.make_dataset("sphere_cap", seed=seed, dim=dim, n_points=n, n_eval=4, cap_angle=2.0)
 
 
 # ----------------------------------------------------------------------------- reference cross-check
 
-def _nx_graph(g: graphs.KnnGraph):
+def _nx_graph(g: KnnGraph):
     nx = pytest.importorskip("networkx")
     G = nx.Graph()
     G.add_nodes_from(range(g.n))
@@ -79,7 +74,7 @@ def test_edge_curvatures_agree_with_graphriccicurvature():
     from GraphRicciCurvature.OllivierRicci import OllivierRicci
 
     points = np.random.default_rng(0).normal(size=(60, 3))
-    g = graphs.knn_graph(points, 6)
+    g = knn_graph(points, 6)
     G = _nx_graph(g)
     orc = OllivierRicci(G, alpha=0.5, method="OTD", verbose="ERROR", proc=1)
     orc.compute_ricci_curvature()
@@ -87,10 +82,10 @@ def test_edge_curvatures_agree_with_graphriccicurvature():
     frc_w.compute_ricci_curvature()
     frc_u = FormanRicci(G.__class__(G.edges()), method="augmented")  # no weights: GRC sets them to 1
     frc_u.compute_ricci_curvature()
-    forman_u = graphs.forman_edges(g, np.arange(g.n), weighted=False)
-    forman_w = graphs.forman_edges(g, np.arange(g.n), weighted=True)
+    forman_u = graph_curvature.forman_edges(g, np.arange(g.n), weighted=False)
+    forman_w = graph_curvature.forman_edges(g, np.arange(g.n), weighted=True)
     for u in range(g.n):
-        nb, kappa = graphs.ollivier_ricci_edges(g, u, alpha=0.5)
+        nb, kappa = graph_curvature.ollivier_ricci_edges(g, u, alpha=0.5)
         want = [orc.G[u][int(v)]["ricciCurvature"] for v in nb]
         np.testing.assert_allclose(kappa, want, rtol=0, atol=1e-10)
         np.testing.assert_allclose(forman_u[u][1], [frc_u.G[u][int(v)]["formanCurvature"] for v in nb], atol=1e-10)
@@ -102,12 +97,27 @@ def test_edge_curvatures_agree_with_graphriccicurvature():
 
 def test_knn_graph_is_symmetric_union_with_lengths():
     points = np.random.default_rng(1).normal(size=(200, 3))
-    g = graphs.knn_graph(points, 5)
+    g = knn_graph(points, 5)
     L = g.lengths
     assert (L != L.T).nnz == 0
     i, j = L.nonzero()
     np.testing.assert_allclose(np.asarray(L[i, j]).ravel(), np.linalg.norm(points[i] - points[j], axis=1))
     assert min(g.degree(u) for u in range(200)) >= 5
+
+
+def test_knn_graph_of_some_rows_and_geodesics_of_a_disconnected_cloud():
+    points = np.random.default_rng(2).normal(size=(200, 3))
+    full, rows = knn_graph(points, 5), np.arange(0, 200, 7)
+    part = knn_graph(points, 5, rows=rows)  # only these rows' neighbour lists (symmetrised)
+    for u in rows:
+        nb, ln = part.neighbours(int(u))
+        nb_full, ln_full = full.neighbours(int(u))
+        assert len(nb) >= 5 and set(nb) <= set(nb_full)
+        np.testing.assert_array_equal(ln, ln_full[np.isin(nb_full, nb)])
+    # two far-apart blobs: k is doubled until the graph connects them, so every geodesic is finite
+    blobs = np.concatenate([points[:100], points[100:] + 100.0])
+    d = geodesic_distances(blobs, k=3, sources=[0, 150])
+    assert np.isfinite(d).all() and d[0, 150] > 90
 
 
 # ----------------------------------------------------------------------------- ollivier_ricci
@@ -127,8 +137,7 @@ def _orc_minus_flat(name: str, dim: int, knn: int = 40, seeds=SEEDS, rows: int =
 
 @functools.cache
 def _orc_flat(dim: int, knn: int, seed: int, n: int, flat_nodes: int) -> float:
-    return module("ollivier_ricci").flat_reference(n, dim, knn, 0.5, "plain", flat_nodes, 1,
-                                                   np.random.default_rng(seed))
+    return graph_curvature.orc_flat_reference(n, dim, knn, 0.5, "plain", flat_nodes, 1, seed)
 
 
 def test_ollivier_ricci_signs_and_plane_d2():
@@ -162,7 +171,7 @@ def test_ollivier_ricci_outputs_diagnostics_and_determinism():
     np.testing.assert_allclose(outs["kappa_minus_flat"].values, kappa - flat)
     np.testing.assert_allclose(outs["scalar"].values, 2 * 2 * 4 * kappa / d["eps"] ** 2)
     np.testing.assert_allclose(outs["scalar_minus_flat"].values, 2 * 2 * 4 * (kappa - flat) / d["eps"] ** 2)
-    want = module("ollivier_ricci").flat_reference(len(s.points), 2, 10, 0.5, "plain", 16, 1, np.random.default_rng(3))
+    want = graph_curvature.orc_flat_reference(len(s.points), 2, 10, 0.5, "plain", 16, 1, 3)
     assert flat[0] == want
     again = registry.make_method("ollivier_ricci", knn=10, flat_nodes=16, output="kappa_minus_flat").estimate(
         s.points, s.eval_idx, 2, seed=3)
@@ -208,7 +217,7 @@ def test_forman_ricci_outputs_diagnostics_and_determinism():
     raw = registry.make_method("forman_ricci", knn=10, output="raw").estimate(s.points, s.eval_idx, 2, seed=5)
     np.testing.assert_array_equal(raw.values, e.diagnostics["forman"])
     # unweighted augmented Forman from its closed form 4 - deg u - deg v + 3 #triangles
-    g = graphs.knn_graph(s.points, 10)
+    g = knn_graph(s.points, 10)
     for u, F in zip(s.eval_idx, raw.values):
         nb, _ = g.neighbours(int(u))
         tri = [np.isin(g.neighbours(int(v))[0], nb).sum() for v in nb]

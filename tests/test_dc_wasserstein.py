@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from colosseum import diffusion as dfn
 from colosseum import registry
 from colosseum.contract import SkipCell
+from colosseum.estimators import kernels, spread
+from colosseum.estimators.flat import ComparisonSpace
 
 HAS_PEER = all(importlib.util.find_spec(m) is not None for m in ("diffusion_curvature", "graphtools"))
 needs_peer = pytest.mark.skipif(not HAS_PEER, reason="diffusion-curvature 0.0.3 is not installed (extra `peers`)")
@@ -91,23 +92,23 @@ def test_graphtools_kernel_matches_graphtools():
     s = registry.make_dataset("sphere_cap", seed=4, n_points=700, dim=3)
     for knn, anisotropy in ((30, 1.0), (5, 0.0)):
         G = graphtools.Graph(s.points, knn=knn, anisotropy=anisotropy, decay=40, verbose=False)
-        K = dfn.graphtools_kernel(s.points, knn=knn, anisotropy=anisotropy)
+        K = kernels.graphtools_kernel(s.points, knn=knn, anisotropy=anisotropy)
         assert (abs(G.K - K) > 1e-5).nnz == 0
-        assert abs(G.P - dfn.markov(K)).max() < 1e-6
+        assert abs(G.P - kernels.markov(K)).max() < 1e-6
 
 
 @needs_peer
 @pytest.mark.parametrize("dim", [2, 3])
-def test_agrees_with_the_published_package(dim, monkeypatch):
+def test_agrees_with_the_published_package(dim):
     s = registry.make_dataset("sphere_cap", seed=3, n_points=800, dim=dim)
     flat = _package_flat(len(s.points), dim, seed=11)
-    monkeypatch.setitem(dfn._COMPARISONS, "package_flat", lambda points, x, d, n, rng: flat)
     ks = registry.make_method("dc_peer")(s.points, np.arange(len(s.points)), dim, seed=11)
-    same = {"comparison": "package_flat", "comparison_trials": 1}
-    dense = _method(backend="dense", **same)(s.points, np.arange(len(s.points)), dim, seed=0)
-    np.testing.assert_allclose(dense, ks, rtol=0, atol=ATOL_DENSE)
-    local = _method(backend="local", **same)(s.points, s.eval_idx, dim, seed=0)
-    np.testing.assert_allclose(local, ks[s.eval_idx], rtol=0, atol=ATOL_LOCAL)
+    same = {**registry.entry("method", "dc_wasserstein").defaults, "comparison_trials": 1,
+            "comparison": ComparisonSpace("package_flat", lambda points, x, d, n, rng: flat, point_independent=True)}
+    dense = spread.wasserstein_curvature(s.points, np.arange(len(s.points)), dim, seed=0, **{**same, "backend": "dense"})
+    np.testing.assert_allclose(dense.values, ks, rtol=0, atol=ATOL_DENSE)
+    local = spread.wasserstein_curvature(s.points, s.eval_idx, dim, seed=0, **{**same, "backend": "local"})
+    np.testing.assert_allclose(local.values, ks[s.eval_idx], rtol=0, atol=ATOL_LOCAL)
 
 
 @needs_peer

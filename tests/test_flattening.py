@@ -1,4 +1,4 @@
-"""Neural flattening (colosseum/flattening.py) and the DC2 methods built on it (methods/dc_flattened.py).
+"""Neural flattening (colosseum.estimators.flattening) and the DC2 methods built on it (dc_rfae, dc_mioflattener).
 
 What must hold:
 - metrics: an isometric copy of a flat cloud has radial distortion 0 and keeps every neighbour; two
@@ -23,14 +23,15 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from colosseum import diffusion as dfn
-from colosseum import flattening as fl
 from colosseum import paths, registry
+from colosseum.estimators.balls import uniform_ball
+from colosseum.estimators.flattening import flattened, metrics, mioflow, neighbourhood, rfae
+from colosseum.estimators.knn import geodesic_distances
 
 N_NB = 300                                   # neighbourhood size of every flattening in this file
-RFAE = fl.RFAEConfig(steps=200)
-MIO = fl.MIOConfig(steps=100, batch=128)
-SETTINGS = fl.FlattenSettings(neighbourhood=N_NB, rfae=RFAE, mio=MIO)
+RFAE = rfae.RFAEConfig(steps=200)
+MIO = mioflow.MIOConfig(steps=100, batch=128)
+SETTINGS = flattened.FlattenSettings(neighbourhood=N_NB)
 
 
 @functools.cache
@@ -42,36 +43,36 @@ def cap(angle: float = 1.5, n: int = N_NB, seed: int = 0):
 
 def test_metrics_on_exact_copies():
     rng = np.random.default_rng(0)
-    flat = fl.uniform_ball(400, 2, rng)
+    flat = uniform_ball(400, 2, rng)
     flat[0] = 0.0
     Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
     moved = np.c_[flat, np.zeros(400)] @ Q.T + rng.standard_normal(3)   # isometric copy in R^3
     radial = np.linalg.norm(moved - moved[0], axis=1)
-    assert fl.radial_distortion(flat, radial) < 1e-12
-    assert fl.knn_overlap(moved, flat, k=10) == 1.0
-    assert fl.knn_overlap(flat, flat, k=10) == 1.0
-    assert fl.radial_w1(flat, radial) < 1e-12
+    assert metrics.radial_distortion(flat, radial) < 1e-12
+    assert metrics.knn_overlap(moved, flat, k=10) == 1.0
+    assert metrics.knn_overlap(flat, flat, k=10) == 1.0
+    assert metrics.radial_w1(flat, radial) < 1e-12
     D = np.linalg.norm(flat[:, None] - flat[None], axis=-1)
-    assert fl.knn_overlap(D, flat, k=10) == 1.0                          # distance-matrix input
-    assert fl.knn_overlap(flat, rng.permutation(flat), k=10) < 0.2       # broken correspondence
+    assert metrics.knn_overlap(D, flat, k=10) == 1.0                          # distance-matrix input
+    assert metrics.knn_overlap(flat, rng.permutation(flat), k=10) < 0.2       # broken correspondence
 
 
 def test_mmd_zero_for_equal_laws_and_positive_otherwise():
     rng = np.random.default_rng(1)
-    a, b = fl.uniform_ball(1000, 2, rng), fl.uniform_ball(1000, 2, rng)
-    same = fl.mmd2(a, b)
+    a, b = uniform_ball(1000, 2, rng), uniform_ball(1000, 2, rng)
+    same = metrics.mmd2(a, b)
     heavy = b * np.linalg.norm(b, axis=1, keepdims=True)                 # radius U^(1/2) -> U: centre-heavy
-    other = fl.mmd2(a, heavy)
+    other = metrics.mmd2(a, heavy)
     assert abs(same) < 2e-3
     assert other > 10 * max(abs(same), 1e-4)
     a[0], heavy[0] = 0.0, 0.0                                            # flatness: the centre is row 0
-    assert abs(fl.flatness(a)) < 5e-3 < fl.flatness(heavy)
-    assert fl.flatness(a * 3.7) == pytest.approx(fl.flatness(a), abs=1e-6)  # scale-free
+    assert abs(metrics.flatness(a)) < 5e-3 < metrics.flatness(heavy)
+    assert metrics.flatness(a * 3.7) == pytest.approx(metrics.flatness(a), abs=1e-6)  # scale-free
 
 
 def test_geodesic_distances_on_a_line_are_exact():
     x = np.linspace(0, 1, 50)[:, None] * np.array([[1.0, 2.0, 2.0]]) / 3.0
-    d = fl.geodesic_distances(x, k=3, sources=[0])
+    d = geodesic_distances(x, k=3, sources=[0])
     np.testing.assert_allclose(d[0], np.linspace(0, 1, 50), atol=1e-9)
 
 
@@ -80,8 +81,8 @@ def test_geodesic_distances_on_a_line_are_exact():
 @functools.cache
 def rfae_on_cap(seed: int = 0):
     s = cap()
-    nb = fl.make_neighbourhood(s.points, 0, N_NB, SETTINGS.graph_knn)
-    return nb, fl.fit_rfae(nb, 2, RFAE, seed=seed)
+    nb = neighbourhood.make_neighbourhood(s.points, 0, N_NB, SETTINGS.graph_knn)
+    return nb, rfae.fit_rfae(nb, 2, RFAE, seed=seed)
 
 
 def test_rfae_radial_distortion_on_a_sphere_cap_is_below_the_linear_charts():
@@ -92,17 +93,17 @@ def test_rfae_radial_distortion_on_a_sphere_cap_is_below_the_linear_charts():
     theta = np.arccos(np.clip(pts @ pts[0], -1, 1))                      # true geodesic distance from the centre
     linear_chart = float(np.mean(1 - np.sin(theta[1:]) / theta[1:]))    # relative radial error of the tangent projection
     assert linear_chart > 0.1
-    got = fl.radial_distortion(res.Z, theta)
+    got = metrics.radial_distortion(res.Z, theta)
     assert got < 0.5 * linear_chart, (got, linear_chart)
-    assert fl.knn_overlap(nb.X, res.Z) > 0.8
+    assert metrics.knn_overlap(nb.X, res.Z) > 0.8
     assert res.Z.shape == (N_NB, 2) and np.all(res.Z[0] == 0)
 
 
 def test_rfae_is_deterministic_for_a_seed():
     nb, res = rfae_on_cap(0)
-    again = fl.fit_rfae(nb, 2, RFAE, seed=0)
+    again = rfae.fit_rfae(nb, 2, RFAE, seed=0)
     np.testing.assert_array_equal(res.Z, again.Z)
-    other = fl.fit_rfae(nb, 2, RFAE, seed=1)
+    other = rfae.fit_rfae(nb, 2, RFAE, seed=1)
     assert not np.array_equal(res.Z, other.Z)
 
 
@@ -111,17 +112,17 @@ def test_rfae_is_deterministic_for_a_seed():
 @functools.cache
 def mio_on_centre_heavy(seed: int = 0):
     rng = np.random.default_rng(3)
-    u = fl.uniform_ball(N_NB, 2, rng)
+    u = uniform_ball(N_NB, 2, rng)
     Z0 = u * np.linalg.norm(u, axis=1, keepdims=True) ** 1.5             # radius U^(1/2) -> U^(5/4): centre-heavy
     Z0[0] = 0.0
     radial = np.linalg.norm(Z0, axis=1)
     scale = float(np.quantile(radial[1:], MIO.quantile))
-    return Z0, fl.fit_mioflattener(Z0, radial, scale, MIO, seed=seed)
+    return Z0, mioflow.fit_mioflattener(Z0, radial, scale, MIO, seed=seed)
 
 
 def test_mioflattener_lowers_the_mmd_to_uniform():
     Z0, res = mio_on_centre_heavy()
-    before, after = fl.flatness(Z0), fl.flatness(res.Z)
+    before, after = metrics.flatness(Z0), metrics.flatness(res.Z)
     assert before > 0.02
     assert after < 0.5 * before, (before, after)
     assert res.Z.shape == Z0.shape and np.all(res.Z[0] == 0)
@@ -131,15 +132,16 @@ def test_mioflattener_lowers_the_mmd_to_uniform():
 def test_mioflattener_is_deterministic_for_a_seed():
     Z0, res = mio_on_centre_heavy(0)
     radial = np.linalg.norm(Z0, axis=1)
-    again = fl.fit_mioflattener(Z0, radial, float(np.quantile(radial[1:], MIO.quantile)), MIO, seed=0)
+    again = mioflow.fit_mioflattener(Z0, radial, float(np.quantile(radial[1:], MIO.quantile)), MIO, seed=0)
     np.testing.assert_array_equal(res.Z, again.Z)
 
 
-def test_registered_comparison_spaces_centre_first():
+def test_flattened_comparison_spaces_centre_first():
     s = cap(1.0, 400)
     record: list = []
-    with fl.using(SETTINGS, record):
-        E = dfn.comparison("rfae")(s.points, 5, 2, len(s.points), np.random.default_rng(0))
+    space = flattened.flattened_space(rfae.RFAEFlattener(RFAE), SETTINGS, record)
+    assert not space.point_independent
+    E = space.draw(s.points, 5, 2, len(s.points), np.random.default_rng(0))
     assert E.shape == (N_NB, 2) and np.all(E[0] == 0)
     assert record and record[0][0] == 5
     assert set(record[0][1]) >= {"radial_distortion", "knn_overlap", "mmd"}

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from colosseum import geometry, registry, sampling
+from colosseum import domains, geometry, registry, sampling
 
 RTOL = 1e-9
 
@@ -362,7 +362,7 @@ def test_volume_uniform_on_the_saddle(bound):
     # bound None: dense-grid bound; 3.0 = sqrt(1 + 8), the exact maximum at the vertices;
     # 1.5 is not a bound: the sampler must notice, enlarge it and stay unbiased
     n = 20_000
-    u, info = sampling.volume_uniform(SADDLE, sampling.Box(2, 1.0), n, rng(13), bound=bound)
+    u, info = sampling.volume_uniform(SADDLE, domains.Box(2, 1.0), n, rng(13), bound=bound)
     assert u.shape == (n, 2) and np.all(np.abs(u) <= 1.0)
     p, flat = _area_share_of_sub_box()
     assert abs(p - flat) > 10 * np.sqrt(p * (1 - p) / n)  # the test can tell volume from parameter area
@@ -457,10 +457,10 @@ def test_saddle_truth_at_other_rows_matches_closed_form():
 
 @pytest.mark.parametrize("name", ["sphere_cap", "saddle"])
 @pytest.mark.parametrize("params, message", [
-    ({"noise": -0.1}, "noise must be >= 0"),
+    ({"noise": -0.1}, "'noise' expects a finite number >= 0"),
     ({"ambient_dim": 2}, "ambient_dim must exceed the intrinsic dimension 2"),
     ({"eval_margin": 1.0}, "eval_margin"),
-    ({"dim": 0}, "needs dim >= "),
+    ({"dim": 0}, "'dim' expects an integer >= "),
 ])
 def test_dataset_bad_parameters_raise(name, params, message):
     with pytest.raises(ValueError, match=message):
@@ -468,11 +468,11 @@ def test_dataset_bad_parameters_raise(name, params, message):
 
 
 def test_dataset_specific_bad_parameters_raise():
-    with pytest.raises(ValueError, match="radius > 0"):
+    with pytest.raises(ValueError, match="'radius' expects a finite number > 0"):
         registry.make_dataset("sphere_cap", seed=0, radius=-1.0, **SMALL)
-    with pytest.raises(ValueError, match="cap_angle < pi"):
+    with pytest.raises(ValueError, match=r"'cap_angle' expects a finite number in \(0, 3.14159\)"):
         registry.make_dataset("sphere_cap", seed=0, cap_angle=np.pi, **SMALL)
     with pytest.raises(ValueError, match="scale != 0"):
         registry.make_dataset("saddle", seed=0, scale=0.0, **SMALL)
-    with pytest.raises(ValueError, match="half_width > 0"):
+    with pytest.raises(ValueError, match="'half_width' expects a finite number > 0"):
         registry.make_dataset("saddle", seed=0, half_width=0.0, **SMALL)

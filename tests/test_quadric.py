@@ -217,17 +217,17 @@ def test_same_seed_same_cloud_different_seeds_differ():
 
 
 @pytest.mark.parametrize("params,pattern", [
-    ({"noise": -0.1}, "noise must be >= 0"),
+    ({"noise": -0.1}, "'noise' expects a finite number >= 0"),
     ({"ambient_dim": 2}, "ambient_dim must exceed dim"),
     ({"dim": 3, "codim": 2, "ambient_dim": 4}, r"ambient_dim .* >= dim \+ codim = 5"),
-    ({"sign": "both"}, "unknown sign mode 'both'"),
-    ({"dim": 1}, "dim must be an integer >= 2"),
-    ({"codim": 0}, "codim must be an integer >= 1"),
+    ({"sign": "both"}, "'sign' expects one of 'positive', 'negative', 'balanced', got 'both'"),
+    ({"dim": 1}, "'dim' expects an integer >= 2"),
+    ({"codim": 0}, "'codim' expects an integer >= 1"),
     ({"eig_min": 2.0, "eig_max": 1.0}, "eig_min <= eig_max"),
     ({"zero_tol": 0.5}, "zero_tol must be in"),
     ({"min_abs_curvature": 2.0, "max_abs_curvature": 1.0}, "min_abs_curvature <= max_abs_curvature"),
-    ({"linear_scale": -1.0}, "linear_scale and cubic_scale must be >= 0"),
-    ({"cone_angle": 0.0}, "cone_angle is a half-angle in degrees"),
+    ({"linear_scale": -1.0}, "'linear_scale' expects a finite number >= 0"),
+    ({"cone_angle": 0.0}, r"'cone_angle' expects a finite number in \(0, 90\]"),
 ])
 def test_bad_parameters_raise(params, pattern):
     with pytest.raises(ValueError, match=pattern):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from colosseum import registry
+from colosseum.domains import Rect
 
 
 def _params(sample):
@@ -86,3 +87,10 @@ def test_determinism_noise_and_ambient(name):
 def test_bad_parameters_raise(name, params, match):
     with pytest.raises(ValueError, match=match):
         registry.make_dataset(name, seed=0, **params)
+
+
+def test_rect_boundary_distance_plain_and_periodic():
+    u = np.array([[0.0, 1.0], [0.9, 1.0], [0.0, 0.1]])
+    np.testing.assert_allclose(Rect((-1.0, 0.0), (1.0, 2.0)).boundary_distance(u), [1.0, 0.1, 0.1])
+    assert np.isinf(Rect((-1.0, 0.0), (1.0, 2.0), periodic=True).boundary_distance(u)).all()  # a closed surface
+
