@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
-PYTEST ?= -q
+PYTEST ?= -q -n 2 --durations=10
 
 .PHONY: install run test bench contract lint clean
 

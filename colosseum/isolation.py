@@ -46,7 +46,8 @@ def _serve(conn, plugin_dirs: list[str], memory_bytes: int) -> None:  # runs in 
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
         compute.MEMORY_LIMIT_GB = memory_bytes / 2**30
     registry.add_plugin_dirs(plugin_dirs)
-    registry.list_methods()  # import every plugin (and JAX) before the first cell's clock starts
+    registry.list_methods()
+    _warm_up()
     conn.send(("ready", {}))
     while True:
         try:
@@ -58,6 +59,21 @@ def _serve(conn, plugin_dirs: list[str], memory_bytes: int) -> None:  # runs in 
         spec = CellSpec.from_dict(job)
         payload = compute_cell(spec, report=lambda kind, info: conn.send((kind, info)))
         conn.send(("done", payload))
+
+
+def _warm_up() -> None:  # runs in the worker
+    """Import every plugin and every estimator core (JAX, SciPy, POT) before the first cell's clock starts:
+    plugins import their cores only when called, so that discovering them in the launcher stays cheap."""
+    import importlib
+    import pkgutil
+
+    from . import estimators
+
+    for info in pkgutil.walk_packages(estimators.__path__, f"{estimators.__name__}."):
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001 - a core that cannot import fails in the cell that needs it
+            pass
 
 
 def worker_env(threads: int | None) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Sampling sanity checks at the evaluation points of a cloud drawn on a parametrized manifold.
 
-Three checks (shared/reference/ground-truth.md, section 6), all measured on the CLEAN cloud
+Three checks (docs/ground-truth.md, section 3), all measured on the CLEAN cloud
 (the embedded parameters before rotation and noise; the rotation preserves distances):
 
 - neighbourhood: the number of other cloud points within Euclidean (ambient) distance `radius`

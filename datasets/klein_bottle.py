@@ -9,7 +9,7 @@ mean-free patches with the D inner product onto R^(p²-1), so v lies on the unit
 
 Domain θ ∈ [0, π), φ ∈ [0, 2π): v(θ + π, φ) = v(θ, -φ) (t changes sign), which closes it into a
 Klein bottle. The truth is the Gauss-equation curvature of `v` (colosseum.geometry); for p = 3 it
-ranges over about [-8.67, 1.63] with total area 25.95 (shared/reference/ground-truth.md §8).
+ranges over about [-8.67, 1.63] with total area 25.95 (docs/ground-truth.md §5).
 
 Offsets: rescaling the offsets by λ only reparametrizes φ (P_λ(θ, φ) = r·P_1(θ, φ') with
 φ' = atan2(λ sin φ, λ² cos φ)), so the manifold, its curvature and the law of the volume-uniform

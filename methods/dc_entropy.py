@@ -1,9 +1,8 @@
 """dc_entropy: DC2, the diffusion entropy at x against a flat comparison at a matched diffusion-trajectory
-length (reference professorwug/diffusion-curvature @ 1834e35, methods.md (c)); the algorithm, its
+length (reference professorwug/diffusion-curvature @ 1834e35); the algorithm, its
 deliberate differences from the reference and its measured behaviour are in colosseum.estimators.dc2."""
 from typing import Annotated, Literal
 
-from colosseum.estimators import dc2, flat
 from colosseum.params import Count, NonNegativeInt, Probability, Range
 from colosseum.registry import register_method
 
@@ -14,6 +13,7 @@ def dc_entropy(points, eval_idx, dim, *, seed: int, knn: Annotated[int, Range(ge
                locality: Annotated[float, Range(gt=0, le=1)] = 0.9, comparison: Literal["uniform", "cube"] = "uniform",
                comparison_trials: Count = 3, dim_source: Literal["given", "local_pca"] = "given",
                match: Literal["trajectory", "time"] = "trajectory"):
+    from colosseum.estimators import dc2, flat
     return dc2.entropy_curvature(points, eval_idx, dim, seed=seed, comparison=flat.flat_space(comparison), knn=knn,
                                  tolerance=tolerance, alpha=alpha, t_max=t_max, locality=locality,
                                  comparison_trials=comparison_trials, dim_source=dim_source, match=match)

@@ -1,10 +1,8 @@
 """dc_mioflattener: DC2 (colosseum.estimators.dc2) against the eval point's own neighbourhood flattened into R^d by
-the RFAE and flowed toward uniform density on the d-ball by a neural ODE (reference: methods.md (c), (d), (e);
-issue 6); the flow is colosseum.estimators.flattening.mioflow, the comparison and its flattening-quality
+the RFAE and flowed toward uniform density on the d-ball by a neural ODE (issue 6); the flow is colosseum.estimators.flattening.mioflow, the comparison and its flattening-quality
 diagnostics colosseum.estimators.flattening.flattened."""
 from typing import Annotated, Literal
 
-from colosseum.estimators.flattening import flattened, mioflow, rfae
 from colosseum.params import Count, NonNegative, NonNegativeInt, Positive, Probability, Range
 from colosseum.registry import register_method
 
@@ -22,6 +20,7 @@ def dc_mioflattener(points, eval_idx, dim, *, seed: int, knn: Annotated[int, Ran
                     w_mmd: NonNegative = 1.0, flow_w_radial: NonNegative = 0.1, w_energy: NonNegative = 0.001,
                     solver: Literal["tsit5", "heun", "euler"] = "tsit5", solver_steps: Count = 8,
                     batch: Annotated[int, Range(ge=2)] = 256, flow_steps: Count = 300, flow_lr: Positive = 0.003):
+    from colosseum.estimators.flattening import flattened, mioflow, rfae
     cfg = rfae.RFAEConfig(hidden=hidden, depth=depth, w_radial=w_radial, w_kl=w_kl, w_flat=w_flat,
                           w_recon=w_recon, steps=steps, lr=lr)
     flow = mioflow.MIOConfig(hidden=flow_hidden, depth=flow_depth, w_mmd=w_mmd, w_radial=flow_w_radial,

@@ -1,9 +1,8 @@
 """dc_rfae: DC2 (colosseum.estimators.dc2) against the eval point's own neighbourhood flattened into R^d by a radial
-flattening autoencoder (reference: methods.md (c), (d); issue 6); the RFAE is colosseum.estimators.flattening.rfae,
+flattening autoencoder (issue 6); the RFAE is colosseum.estimators.flattening.rfae,
 the comparison and its flattening-quality diagnostics colosseum.estimators.flattening.flattened."""
 from typing import Annotated, Literal
 
-from colosseum.estimators.flattening import flattened, rfae
 from colosseum.params import Count, NonNegative, NonNegativeInt, Positive, Probability, Range
 from colosseum.registry import register_method
 
@@ -17,6 +16,7 @@ def dc_rfae(points, eval_idx, dim, *, seed: int, knn: Annotated[int, Range(ge=2)
             graph_knn: Count = 30, hidden: Count = 64, depth: NonNegativeInt = 2, w_radial: NonNegative = 1.0,
             w_kl: NonNegative = 0.1, w_flat: NonNegative = 0.0, w_recon: NonNegative = 0.1, steps: Count = 400,
             lr: Positive = 0.003):
+    from colosseum.estimators.flattening import flattened, rfae
     cfg = rfae.RFAEConfig(hidden=hidden, depth=depth, w_radial=w_radial, w_kl=w_kl, w_flat=w_flat,
                           w_recon=w_recon, steps=steps, lr=lr)
     return flattened.flattened_curvature(

@@ -3,7 +3,6 @@
 fast backends); the algorithm and its backends are in colosseum.estimators.spread."""
 from typing import Annotated, Literal
 
-from colosseum.estimators import flat, spread
 from colosseum.params import Count, NonNegativeInt, Positive, Probability, Range
 from colosseum.registry import register_method
 
@@ -14,6 +13,7 @@ def dc_wasserstein(points, eval_idx, dim, *, seed: int, t: Count = 8, knn: Count
                    eps: Positive = 1e-6, comparison: Literal["uniform", "cube"] = "uniform",
                    comparison_trials: Count = 3, support_mass: Annotated[float, Range(gt=0, le=1)] = 0.999,
                    max_support: NonNegativeInt = 0, backend: Literal["auto", "dense", "local"] = "auto"):
+    from colosseum.estimators import flat, spread
     return spread.wasserstein_curvature(points, eval_idx, dim, seed=seed, comparison=flat.flat_space(comparison), t=t,
                                         knn=knn, decay=decay, thresh=thresh, anisotropy=anisotropy, eps=eps,
                                         comparison_trials=comparison_trials, support_mass=support_mass,

@@ -4,7 +4,6 @@ values minus those of flat uniform d-balls by default; the algorithm, its flat b
 colosseum.estimators.graph_curvature."""
 from typing import Annotated, Literal
 
-from colosseum.estimators import graph_curvature
 from colosseum.params import Count, Range
 from colosseum.registry import register_method
 
@@ -14,6 +13,7 @@ def ollivier_ricci(points, eval_idx, dim, *, seed: int, knn: Count = 20, alpha: 
                    node_mean: Literal["plain", "length_weighted"] = "plain",
                    output: Literal["scalar", "scalar_minus_flat", "kappa", "kappa_minus_flat"] = "scalar_minus_flat",
                    flat_nodes: Count = 64, flat_draws: Count = 1):
+    from colosseum.estimators import graph_curvature
     return graph_curvature.ollivier_ricci_curvature(points, eval_idx, dim, seed=seed, knn=knn, alpha=alpha,
                                                     node_mean=node_mean, output=output, flat_nodes=flat_nodes,
                                                     flat_draws=flat_draws)

@@ -14,10 +14,35 @@ def test_the_contract_checker_finds_no_problem(tmp_path):
     assert "methods run" in out.stdout and "0/" not in out.stdout.split("contract:")[1].split("datasets")[0]
 
 
-def test_the_contract_checker_reports_a_broken_plugin(tmp_path, plugin_args):
-    slow = "sleeper,dc_mioflattener,dc_rfae,dc_peer,dc_entropy,dc_laziness,dc_wasserstein,diffusion_orc"
+BROKEN = """
+import numpy as np
+from colosseum.registry import register_method
+
+
+@register_method("contract_raises")
+def contract_raises(points, eval_idx, dim, *, seed: int):
+    raise RuntimeError("planted")
+
+
+@register_method("contract_wrong_shape")
+def contract_wrong_shape(points, eval_idx, dim, *, seed: int):
+    return np.zeros(len(eval_idx) + 1)
+
+
+@register_method("contract_nondeterministic")
+def contract_nondeterministic(points, eval_idx, dim, *, seed: int):
+    return np.random.default_rng().normal(size=eval_idx.shape)
+"""
+
+
+def test_the_contract_checker_reports_a_broken_plugin(tmp_path):
+    (tmp_path / "broken.py").write_text(BROKEN)
+    (tmp_path / "exploding.py").write_text("raise ImportError('planted import failure')\n")
+    slow = "dc_mioflattener,dc_rfae,dc_peer,dc_entropy,dc_laziness,dc_wasserstein,diffusion_orc,hickok_blumberg"
     out = run_cli("--n-points", "300", "--skip", slow, cwd=tmp_path, script="colosseum-contract", timeout=600,
-                  env_extra={"COLOSSEUM_PLUGIN_DIRS": plugin_args[0].split("[")[1].rstrip("]")})
-    assert out.returncode == 1
-    assert "PROBLEM: method always_fails: raised RuntimeError" in out.stdout
-    assert "PROBLEM: method wrong_shape" in out.stdout
+                  env_extra={"COLOSSEUM_PLUGIN_DIRS": str(tmp_path)})
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "PROBLEM: method contract_raises: raised RuntimeError: planted" in out.stdout
+    assert "PROBLEM: method contract_wrong_shape: raised ValueError" in out.stdout and "expected (2,)" in out.stdout
+    assert "PROBLEM: method contract_nondeterministic: two calls with seed 0 gave different estimates" in out.stdout
+    assert "PROBLEM: plugin exploding.py failed to import: ImportError: planted import failure" in out.stdout

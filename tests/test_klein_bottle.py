@@ -179,7 +179,7 @@ def test_default_draw(kb):
 
 
 def test_same_seed_same_cloud_other_seed_other_cloud():
-    """Also the draw shared/tools/check_contract.py makes (seed 0, 500 points)."""
+    """Also the draw colosseum-contract makes (seed 0, 500 points)."""
     a = registry.make_dataset("klein_bottle", seed=0, n_points=500)
     b = registry.make_dataset("klein_bottle", seed=0, n_points=500)
     c = registry.make_dataset("klein_bottle", seed=1, n_points=500)

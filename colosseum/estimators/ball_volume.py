@@ -2,7 +2,7 @@
 
 Reference: aghickok/curvature `curvature.py` (`scalar_curvature_est`, `KDE`) and its tutorial
 (copy in professorwug/diffusion-curvature `diffusion_curvature/benchmarking/hickok.py`).
-Written afresh from the paper and reference/methods.md (f); no code is copied.
+Written afresh from the paper; no code is copied.
 
 With n the intrinsic dimension (always the `dim` passed in) and V_n the volume of the unit n-ball,
 vol B_r(x) / (V_n r^n) = 1 - S(x) r^2 / (6 (n + 2)) + O(r^4). Per evaluation point x:

@@ -4,7 +4,7 @@ The core of dc_entropy, dc_rfae and dc_mioflattener (which differ only in the co
 
 Reference: professorwug/diffusion-curvature @ 1834e35 (`core.py` DiffusionCurvature,
 `diffusion_laziness.py` compare_curvature_across_datasets_by_locality_fraction, `kernels.py`
-tune_curvature_agnostic_kernel, driver `benchmarking/sign_prediction.py`); methods.md section (c).
+tune_curvature_agnostic_kernel, driver `benchmarking/sign_prediction.py`).
 
 For each evaluation point x:
 1. Kernel: the curvature-agnostic Gaussian W = exp(-|x-y|^2 / sigma^2), sigma = nu * mean
@@ -26,7 +26,7 @@ The output is a signed score in nats, not calibrated scalar curvature.
 Defaults are the reference's "95%" sign-test setting: knn 120 +- 5, alpha 0, t = 1..39, locality 0.9,
 3 comparison trials, no smoothing.
 
-Deliberate differences from the reference (its bugs, methods.md (c)):
+Deliberate differences from the reference (its bugs):
 - d* is set per evaluation point from its own trajectory (the reference takes the mean over the
   evaluated rows), so the estimate at x does not depend on which other rows are evaluated; with
   dim_source = "local_pca" the dimension is likewise estimated at each row alone.

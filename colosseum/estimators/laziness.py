@@ -1,7 +1,7 @@
 """Diffusion laziness (diffusion curvature v1), signed against a flat comparison space.
 
 Reference: Bhaskar et al., NeurIPS 2022 (arXiv 2206.03977); professorwug/diffusion-curvature-old @ e9a503c
-(`core.py` DiffusionMatrix, `laziness.py` curvature, CLI `get_diffusion_curvature.py`); methods.md (a).
+(`core.py` DiffusionMatrix, `laziness.py` curvature, CLI `get_diffusion_curvature.py`).
 
 For each evaluation point x:
 1. Kernel (scale-free stand-in for the CLI default "anisotropic"): the curvature-agnostic Gaussian
@@ -37,7 +37,7 @@ Differences from the reference, on purpose:
 - A row with no neighbour inside the kernel's support (its walk cannot leave it) abstains (NaN).
 
 Defaults: t = 8 and alpha = 1 (the reference CLI); knn 120 +- 5, the support size of DC2's tuned
-sign-test kernel (methods.md (c); the reference's absolute sigma has no scale-free equivalent);
+sign-test kernel (the reference's absolute sigma has no scale-free equivalent);
 N(x) = 2 x knn points; 3 comparison trials.
 Known behaviour (measured, see tests/test_dc_methods.py): the curvature signal is about S * t_h / 6 of
 C (t_h ~ t * sigma^2 / 4 the heat time); the sign is reliable only when t * knn is a sizable fraction of

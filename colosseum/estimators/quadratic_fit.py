@@ -2,7 +2,7 @@
 
 Reference: hormoz-lab/ManifoldCurvature (MATLAB; `calibrate_at_point.m`, `fit_density_profile.m`,
 `neighborhood_compute.m`, `quadfit.m`, `curvature_expression.m`, `CurvParams.m`). Written afresh
-from the paper and reference/methods.md (g); no code is copied.
+from the paper; no code is copied.
 
 Per evaluation point x, with D the ambient dimension and d the intrinsic one:
 

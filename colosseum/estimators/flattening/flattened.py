@@ -1,6 +1,6 @@
 """DC2 against neurally flattened comparison spaces: the core of dc_rfae and dc_mioflattener (issue 6).
 
-DC2 (colosseum.estimators.dc2, methods.md (c)) compares the diffusion entropy at x with that at the
+DC2 (colosseum.estimators.dc2) compares the diffusion entropy at x with that at the
 centre of a flat comparison space E built through the same kernel (same nu). Here E is not a uniform
 ball but the eval point's own neighbourhood flattened into R^d by a flattener:
 - dc_rfae (`rfae.RFAEFlattener`): the RFAE embedding (radial distances from x kept, neighbourhoods kept);

@@ -1,10 +1,10 @@
-"""MIOFlattener (methods.md (e); equinox + diffrax + optax): a neural ODE dz/dt = f(z, t) flows an RFAE
+"""MIOFlattener (equinox + diffrax + optax): a neural ODE dz/dt = f(z, t) flows an RFAE
 embedding from t = 0 to 1 toward a uniform distribution on the d-ball.
 
 Losses: MMD^2 to fresh uniform draws of the d-ball, the radial loss of the RFAE kept as a penalty, and
 an energy penalty  int_0^1 mean_j |f(z_j, t)|^2 dt  integrated along the path as an extra ODE state.
 Deterministic solve (no noise in the field), gradients through the solver (diffrax's default
-RecursiveCheckpointAdjoint). Fixes of the reference bugs (methods.md (e)): energy integrated along the
+RecursiveCheckpointAdjoint). Fixes of the reference bugs: energy integrated along the
 path; no noise inside the deterministic solve; ball targets as Gaussian direction x U^(1/d); the scale
 and the target ball's radius from the radial q-quantile, as for the RFAE.
 """

@@ -1,4 +1,4 @@
-"""RFAE, the radial flattening autoencoder (methods.md (d)), fitted afresh to one neighbourhood (flax + optax).
+"""RFAE, the radial flattening autoencoder, fitted afresh to one neighbourhood (flax + optax).
 
 Encoder/decoder MLPs R^D -> R^d -> R^D. Losses, each weighted (`RFAEConfig`):
 * radial (primary): (|z_j - z_0| - d_M(x_0, x_j))^2, z_0 the centre's image, d_M Dijkstra on a
@@ -10,7 +10,7 @@ Encoder/decoder MLPs R^D -> R^d -> R^D. Losses, each weighted (`RFAEConfig`):
 The encoder is the PCA (tangent) projection plus an MLP whose last layer starts at zero (the
 decoder mirrors it), so training starts from the local linear chart instead of noise.
 
-Fixes of the reference bugs (methods.md (d)): the radial loss uses |z_j - z_0| only (not the whole
+Fixes of the reference bugs: the radial loss uses |z_j - z_0| only (not the whole
 pairwise matrix); one kernel on both sides of the KL; ball targets as Gaussian direction x U^(1/d);
 scale set by the radial q-quantile (default 0.9) instead of the outlier-prone maximum norm.
 
