@@ -118,7 +118,7 @@ def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None,
     if not tables:
         raise FileNotFoundError(f"no readable finished cells under {run / store.CELLS}")
     tables, retyped = unify(tables)
-    df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    df = add_variants(pa.concat_tables(tables, promote_options="permissive").to_pandas())
     labels = _Shared(missing.values())
     stale = _Shared(stale_cells(df, [d for m in store.read_manifests(run) for d in m.plugin_dirs]))
     df.attrs.update({"missing_cells": labels, "corrupt_cells": _Shared(corrupt.values()),
@@ -172,6 +172,22 @@ def stale_cells(df: pd.DataFrame, plugin_dirs=()) -> list[str]:
                 out.append(cid)
                 break
     return out
+
+
+def add_variants(df: pd.DataFrame) -> pd.DataFrame:
+    """Add `variant`: the method's name, followed by the parameters that vary among that method's cells in
+    this table, e.g. `dc_mioflattener(rfae_stage=False)`. Leaderboards group by it, so two settings of
+    one method are never pooled."""
+    df = df.copy() if "variant" in df else df
+    variant = df["method"].astype(str).to_numpy(dtype=object).copy()
+    for method, g in df.groupby("method", sort=False):
+        cols = [c for c in g.columns if c.startswith("method.") and g[c].astype(str).nunique() > 1]
+        if not cols:
+            continue
+        parts = g[cols].astype(str).apply(lambda r: ", ".join(f"{c[7:]}={v}" for c, v in r.items()), axis=1)
+        variant[df.index.get_indexer(g.index)] = (f"{method}(" + parts + ")").to_numpy()
+    df["variant"] = variant
+    return df
 
 
 def cell_columns(df: pd.DataFrame) -> list[str]:

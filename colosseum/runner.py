@@ -149,7 +149,7 @@ def finish() -> None:
 
         results.write_scores_csv(session.run_dir)
         frame = results.load(session.run_dir, cells=session.cell_ids)
-        print_leaderboard(results.leaderboard(frame, by=("method",)),
+        print_leaderboard(results.leaderboard(frame, by=("variant",)).rename(columns={"variant": "method"}),
                           title=f"Leaderboard — {len(set(session.cell_ids))} cells of {session.run_dir.name}")
     console.print(session.summary(), highlight=False)
 

@@ -7,6 +7,8 @@ enlarges M and redraws (counted in the returned info), so the bound is never sil
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .domains import Domain
@@ -20,9 +22,43 @@ def density_bound(embed: Embedding, domain: Domain, margin: float = 1.2, max_gri
     return float(volume_element(embed, pts).max()) * margin
 
 
+@dataclass(frozen=True)
+class DensityGradient:
+    """A sampling density that grows linearly across the patch along the first parameter axis:
+    relative density 1 + slope * u_0 / extent, from 1 - slope at one edge to 1 + slope at the other
+    (1 at the centre). It changes where points fall, never the truth: the known confound of diffusion
+    methods, whose walks drift toward the denser side. `acceptance(u)` is the density over its maximum."""
+
+    slope: float
+    extent: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.slope < 1 or not self.extent > 0:
+            raise ValueError(f"density_slope must be in [0, 1) and the extent > 0, got {self.slope}, {self.extent}")
+
+    def acceptance(self, u: np.ndarray) -> np.ndarray:
+        rel = 1.0 + self.slope * np.clip(np.atleast_2d(u)[:, 0] / self.extent, -1.0, 1.0)
+        return rel / (1.0 + self.slope)
+
+
+def thin(draw, n: int, gradient: DensityGradient | None, rng: np.random.Generator) -> np.ndarray:
+    """n rows of `draw(k)` (k candidate rows, uniform in volume), each kept with the gradient's acceptance."""
+    if gradient is None or gradient.slope == 0:
+        return draw(n)
+    out, count = [], 0
+    while count < n:
+        cand = draw(max(1024, 3 * (n - count)))
+        keep = cand[rng.uniform(size=len(cand)) < gradient.acceptance(cand)]
+        out.append(keep)
+        count += len(keep)
+    return np.concatenate(out)[:n]
+
+
 def volume_uniform(embed: Embedding, domain: Domain, n: int, rng: np.random.Generator,
-                   bound: float | None = None, batch: int = 4096) -> tuple[np.ndarray, dict]:
-    """n parameters distributed uniformly in the Riemannian volume of `embed` over `domain`.
+                   bound: float | None = None, batch: int = 4096,
+                   gradient: DensityGradient | None = None) -> tuple[np.ndarray, dict]:
+    """n parameters distributed uniformly in the Riemannian volume of `embed` over `domain` (times the
+    density gradient, when one is given).
 
     Returns (u (n, d), info) where info records the bound used and how often it had to grow.
     """
@@ -40,6 +76,8 @@ def volume_uniform(embed: Embedding, domain: Domain, n: int, rng: np.random.Gene
             info["density_bound"] = m
             accepted, count = [], 0
             continue
+        if gradient is not None and gradient.slope > 0:
+            dens = dens * gradient.acceptance(u)
         keep = u[rng.uniform(size=len(u)) * m < dens]
         accepted.append(keep)
         count += len(keep)
@@ -119,13 +157,29 @@ def evaluate(embed: Embedding, u: np.ndarray) -> np.ndarray:
         return np.asarray(jax.jit(jax.vmap(embed))(jnp.asarray(u, dtype=jnp.float64)), dtype=np.float64)
 
 
+NOISE_SCALES = ("absolute", "diameter")
+
+
+def diameter(points: np.ndarray, chunk: int = 2048) -> float:
+    """The largest distance between two points of a cloud (exact; in blocks, never an n x n matrix)."""
+    from scipy.spatial.distance import cdist
+
+    pts = np.asarray(points, dtype=np.float64)
+    best = 0.0
+    for i in range(0, len(pts), chunk):
+        best = max(best, float(cdist(pts[i:i + chunk], pts[i:]).max(initial=0.0)))
+    return best
+
+
 def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray, *, dim: int,
                           ambient_dim: int | None, noise: float, rng: np.random.Generator,
-                          meta: dict | None = None):
+                          meta: dict | None = None, noise_scale: str = "absolute"):
     """Build a Sample: embed u, rotate into R^ambient_dim, add noise; truth from the Gauss equation.
 
-    The truth at each evaluation row is the scalar curvature at its clean parameter (kept as
-    meta["eval_params"]); the evaluation rows are noised like every other row (recorded in meta).
+    noise_scale: "absolute" (noise is the standard deviation) or "diameter" (noise is a fraction of the
+    clean cloud's diameter, so clouds of any size are noised alike). The truth at each evaluation row is
+    the scalar curvature at its clean parameter (kept as meta["eval_params"]); the evaluation rows are
+    noised like every other row (recorded in meta, with the standard deviation used, `noise_sd`).
     """
     from .contract import Sample
     from .geometry import scalar_curvature
@@ -136,9 +190,16 @@ def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray
         raise ValueError(f"ambient_dim must exceed the intrinsic dimension {dim}, got {ambient}")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
-    points = add_noise(place_in_ambient(clean, ambient, rng), noise, rng)
+    if noise_scale not in NOISE_SCALES:
+        raise ValueError(f"noise_scale must be one of {NOISE_SCALES}, got {noise_scale!r}")
+    extra = {}
+    sd = float(noise)
+    if noise_scale == "diameter":
+        extra["diameter"] = diameter(clean)
+        sd = float(noise) * extra["diameter"]
+    points = add_noise(place_in_ambient(clean, ambient, rng), sd, rng)
     truth = scalar_curvature(embed, u[eval_rows])
-    info = {"ambient_dim": ambient, "eval_rows_noised": noise > 0, "eval_params": np.asarray(u[eval_rows]),
-            **(meta or {})}
+    info = {"ambient_dim": ambient, "eval_rows_noised": sd > 0, "eval_params": np.asarray(u[eval_rows]),
+            "noise_sd": sd, **extra, **(meta or {})}
     return Sample(points=points, eval_idx=np.asarray(eval_rows, dtype=np.int64), curvature=truth,
                   dim=dim, meta=info)

@@ -33,10 +33,12 @@ def sign_accuracy(truth, est, zero_tol=0.0) -> float:
 
 
 def balanced_sign_accuracy(truth, est, zero_tol=0.0) -> float:
-    """Mean over the true sign classes present of each class's sign recall: 0.5 for a constant."""
+    """Mean of the two sign classes' recalls: exactly 0.5 for any constant. Undefined (NaN) unless both
+    signs occur: on one sign it would be plain accuracy, and a constant of that sign would score 1."""
     t, e = _signed(truth, est, zero_tol)
-    recalls = [np.mean(np.sign(e[t * s > 0]) == s) for s in (-1.0, 1.0) if np.any(t * s > 0)]
-    return float(np.mean(recalls)) if recalls else np.nan
+    if not (np.any(t > 0) and np.any(t < 0)):
+        return np.nan
+    return float(np.mean([np.mean(np.sign(e[t * s > 0]) == s) for s in (-1.0, 1.0)]))
 
 
 def coverage(truth, est, zero_tol=0.0) -> float:

@@ -51,7 +51,13 @@ from colosseum.domains import Box
 from colosseum.geometry import scalar_curvature_family
 from colosseum.params import Count, NonNegative, NonNegativeInt, PointCount, Positive, Range, signature_types
 from colosseum.registry import register_dataset
-from colosseum.sampling import cloud_from_parameters, density_bound, interior_rows, volume_uniform
+from colosseum.sampling import (
+    DensityGradient,
+    cloud_from_parameters,
+    density_bound,
+    interior_rows,
+    volume_uniform,
+)
 from colosseum.sanity import check_sampling, orthonormal_frames
 
 SIGN_MODES = ("positive", "negative", "balanced")
@@ -276,7 +282,9 @@ def quadric(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, codim: Count = 1
             eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5, eval_radius: Annotated[float, Range(gt=0, lt=1)] = 0.25,
             min_neighbors: NonNegativeInt = 5, min_per_direction: NonNegativeInt = 1,
             cone_angle: Annotated[float, Range(gt=0, le=90)] = 45.0, max_resamples: NonNegativeInt = 20,
-            noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.05):
+            noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.05,
+            noise_scale: Literal["absolute", "diameter"] = "absolute",
+            density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     p = {k: v for k, v in locals().items() if k != "seed"}
     _validate(p)
     surface = _draw_surfaces([seed], p)[0]
@@ -291,11 +299,12 @@ def quadric(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, codim: Count = 1
     else:
         bound = density_bound(embed, box)
     radius = eval_radius * half_width
+    gradient = DensityGradient(density_slope, half_width) if density_slope else None
     attempts = _streams(seed)[1].spawn(max_resamples + 1)
     failures = {"neighborhood": 0, "tangent_coverage": 0, "interior": 0}
     for attempt, stream in enumerate(attempts):
         rng = np.random.default_rng(stream)
-        u, info = volume_uniform(embed, box, n_points - 1, rng, bound=bound)
+        u, info = volume_uniform(embed, box, n_points - 1, rng, bound=bound, gradient=gradient)
         bound = info["density_bound"]  # keep an enlarged bound for later attempts
         u = np.concatenate([np.zeros((1, dim)), u])  # row 0: the centre
         bdist = box.boundary_distance(u)
@@ -329,4 +338,4 @@ def quadric(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, codim: Count = 1
             "sanity_failed_tangent_coverage": failures["tangent_coverage"],
             "density_bound_exact": exact, **info, **report.meta()}
     return cloud_from_parameters(embed, u, rows, dim=dim, ambient_dim=ambient_dim, noise=noise, rng=rng,
-                                 meta=meta)
+                                 meta=meta, noise_scale=noise_scale)

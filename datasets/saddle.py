@@ -1,5 +1,5 @@
 """The d-dimensional saddle: the graph of scale * sum_j (-1)^j x_j^2 over a box, volume-uniform."""
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +8,7 @@ from colosseum.domains import Box
 from colosseum.geometry import volume_element
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import cloud_from_parameters, interior_rows, volume_uniform
+from colosseum.sampling import DensityGradient, cloud_from_parameters, interior_rows, volume_uniform
 
 
 def saddle_graph(dim: int, scale: float):
@@ -22,7 +22,8 @@ def saddle_graph(dim: int, scale: float):
 @register_dataset("saddle")
 def saddle(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, scale: float = 1.0, half_width: Positive = 1.0,
            n_points: PointCount = 1000, n_eval: Count = 8, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5,
-           noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6):
+           noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6,
+           noise_scale: Literal["absolute", "diameter"] = "absolute", density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     if scale == 0:
         raise ValueError("saddle needs scale != 0 (0 is the plane)")
     rng = np.random.default_rng(seed)
@@ -30,8 +31,9 @@ def saddle(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, scale: float = 1.
     box = Box(dim, half_width)
     # det g = 1 + |grad f|^2 is convex for a quadratic f, so its maximum sits at a vertex: an exact bound.
     bound = float(volume_element(embed, box.vertices()).max())
-    u, info = volume_uniform(embed, box, n_points - 1, rng, bound=bound)
+    gradient = DensityGradient(density_slope, half_width) if density_slope else None
+    u, info = volume_uniform(embed, box, n_points - 1, rng, bound=bound, gradient=gradient)
     u = np.concatenate([np.zeros((1, dim)), u])  # row 0: the saddle point
     rows = interior_rows(box.boundary_distance(u), eval_margin * half_width, n_eval, rng)
     return cloud_from_parameters(embed, u, rows, dim=dim, ambient_dim=ambient_dim, noise=noise, rng=rng,
-                                 meta={"kind": "patch", **info})
+                                 meta={"kind": "patch", **info}, noise_scale=noise_scale)

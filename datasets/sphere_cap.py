@@ -1,13 +1,13 @@
 """Geodesic caps of the d-sphere: uniformly sampled patches of constant positive curvature."""
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax.numpy as jnp
 import numpy as np
 
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import cloud_from_parameters, geodesic_cap, interior_rows
+from colosseum.sampling import DensityGradient, cloud_from_parameters, geodesic_cap, interior_rows, thin
 
 
 def stereographic(radius: float):
@@ -26,11 +26,17 @@ def stereographic(radius: float):
 def sphere_cap(*, seed: int, dim: Count = 2, radius: Positive = 1.0,
                cap_angle: Annotated[float, Range(gt=0, lt=math.pi)] = 1.0, n_points: PointCount = 1000,
                n_eval: Count = 8, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5, noise: NonNegative = 0.0,
-               ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6):
+               ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6, noise_scale: Literal["absolute", "diameter"] = "absolute",
+               density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     rng = np.random.default_rng(seed)
-    direction, psi = geodesic_cap(dim, cap_angle, n_points - 1, rng)
-    u = np.concatenate([np.zeros((1, dim)), direction * np.tan(psi / 2)[:, None]])  # row 0: the pole
-    psi = np.concatenate([[0.0], psi])
+
+    def draw(k: int) -> np.ndarray:
+        direction, psi = geodesic_cap(dim, cap_angle, k, rng)
+        return direction * np.tan(psi / 2)[:, None]  # stereographic coordinates
+
+    gradient = DensityGradient(density_slope, float(np.tan(cap_angle / 2))) if density_slope else None
+    u = np.concatenate([np.zeros((1, dim)), thin(draw, n_points - 1, gradient, rng)])  # row 0: the pole
+    psi = 2 * np.arctan(np.linalg.norm(u, axis=1))
     rows = interior_rows(cap_angle - psi, eval_margin * cap_angle, n_eval, rng)
     return cloud_from_parameters(stereographic(radius), u, rows, dim=dim, ambient_dim=ambient_dim,
-                                 noise=noise, rng=rng, meta={"kind": "patch"})
+                                 noise=noise, rng=rng, meta={"kind": "patch"}, noise_scale=noise_scale)

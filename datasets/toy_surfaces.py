@@ -1,7 +1,7 @@
 """Classic surfaces in R^3 evaluated pointwise, both signs or strong variation of curvature:
 the torus and the ellipsoid (closed: every point is interior) and the one-sheet hyperboloid
 (a bounded strip of it). Volume-uniform by rejection on the parameter rectangle."""
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax.numpy as jnp
 import numpy as np
@@ -29,7 +29,8 @@ def torus_embedding(major_radius: float, minor_radius: float):
 
 @register_dataset("torus")
 def torus(*, seed: int, major_radius: Positive = 2.0, minor_radius: Positive = 1.0, n_points: PointCount = 1000,
-          n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.02):
+          n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.02,
+          noise_scale: Literal["absolute", "diameter"] = "absolute"):
     _check(n_points, n_eval)
     if minor_radius >= major_radius:
         raise ValueError(f"a ring torus needs minor_radius < major_radius, got {minor_radius} >= {major_radius}")
@@ -38,7 +39,7 @@ def torus(*, seed: int, major_radius: Positive = 2.0, minor_radius: Positive = 1
     u, info = volume_uniform(embed, Rect((-PI, -PI), (PI, PI)), n_points, rng)
     rows = pick_rows(np.ones(n_points, dtype=bool), n_eval, rng, always=())  # closed: every point is interior
     return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
-                                 meta={"kind": "closed", **info})
+                                 meta={"kind": "closed", **info}, noise_scale=noise_scale)
 
 
 def ellipsoid_embedding(a: float, b: float, c: float):
@@ -51,7 +52,8 @@ def ellipsoid_embedding(a: float, b: float, c: float):
 @register_dataset("ellipsoid")
 def ellipsoid(*, seed: int, a: Positive = 3.0, b: Positive = 2.0, c: Positive = 1.0, n_points: PointCount = 1000,
               n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None,
-              zero_tol: NonNegative = 1e-6, max_chart_condition: Positive = 1e6):
+              zero_tol: NonNegative = 1e-6, max_chart_condition: Positive = 1e6,
+              noise_scale: Literal["absolute", "diameter"] = "absolute"):
     _check(n_points, n_eval)
     rng = np.random.default_rng(seed)
     embed = ellipsoid_embedding(a, b, c)
@@ -59,7 +61,7 @@ def ellipsoid(*, seed: int, a: Positive = 3.0, b: Positive = 2.0, c: Positive = 
     # the angle chart degenerates at the poles: evaluate only where the metric is well conditioned
     rows = pick_rows(metric_condition(embed, u) <= max_chart_condition, n_eval, rng, always=())
     return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
-                                 meta={"kind": "closed", **info})
+                                 meta={"kind": "closed", **info}, noise_scale=noise_scale)
 
 
 def hyperboloid_embedding(a: float, c: float):
@@ -72,7 +74,8 @@ def hyperboloid_embedding(a: float, c: float):
 @register_dataset("hyperboloid")
 def hyperboloid(*, seed: int, a: Positive = 1.0, c: Positive = 1.0, half_height: Positive = 1.5,
                 n_points: PointCount = 1000, n_eval: Count = 32, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5,
-                noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6):
+                noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6,
+                noise_scale: Literal["absolute", "diameter"] = "absolute"):
     _check(n_points, n_eval)
     rng = np.random.default_rng(seed)
     embed = hyperboloid_embedding(a, c)
@@ -80,4 +83,4 @@ def hyperboloid(*, seed: int, a: Positive = 1.0, c: Positive = 1.0, half_height:
     u = np.concatenate([np.zeros((1, 2)), u])  # row 0: on the waist
     rows = interior_rows(half_height - np.abs(u[:, 0]), eval_margin * half_height, n_eval, rng)
     return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
-                                 meta={"kind": "patch", **info})
+                                 meta={"kind": "patch", **info}, noise_scale=noise_scale)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -30,11 +31,12 @@ def _plant(src, dst, fn):
 def test_unchanged_run_is_not_flagged(base_run, tmp_path):
     same = tmp_path / "same"
     shutil.copytree(base_run, same)
-    table = compare.compare(base_run, same, n_boot=200)
-    defined = table[table["metric"] != "auroc"]
+    with pytest.warns(UserWarning, match="fewer than 10 matched cells"):
+        table = compare.compare(base_run, same, n_boot=200)
+    defined = table[~table["metric"].isin(["auroc", "balanced_sign_accuracy"])]
     assert (defined["diff"] == 0).all()
-    # each dataset here has one true sign, so AUROC is undefined rather than 0.5
-    assert table.loc[table["metric"] == "auroc", "diff"].isna().all()
+    # each dataset here has one true sign, so AUROC and balanced sign accuracy are undefined, not 0.5
+    assert table.loc[table["metric"].isin(["auroc", "balanced_sign_accuracy"]), "diff"].isna().all()
     assert not table["significant"].any()
     assert (table["n_cells"] == 6).all()
 
@@ -91,3 +93,26 @@ def test_compare_cli_takes_several_runs_against_the_first(base_run, tmp_path):
     csv = pd.read_csv(tmp_path / "c.csv")
     sign = csv[csv["metric"] == "sign_accuracy"].set_index(["run_b", "dataset"])["significant"]
     assert not sign.loc["same"].any() and sign.loc["better"].all()
+
+
+def test_identical_metrics_get_identical_intervals_and_verdicts(base_run, tmp_path):
+    """A metric's interval does not depend on which other metrics are computed beside it (each resamples the
+    same cells from the same seed), and a planted improvement of every cell is flagged by both tests."""
+    better = tmp_path / "better"
+    _plant(base_run, better, lambda df: df.assign(estimate=df["true_curvature"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = compare.compare(base_run, better, metrics=("sign_accuracy",), by=("method",), n_boot=300)
+        two = compare.compare(base_run, better, metrics=("coverage", "sign_accuracy"), by=("method",), n_boot=300)
+    a, b = one.iloc[0], two[two["metric"] == "sign_accuracy"].iloc[0]
+    assert (a["ci_low"], a["ci_high"]) == (b["ci_low"], b["ci_high"])  # not shifted by another metric
+    assert a["significant"] and b["significant"] and a["n_cells"] == 12 and not a["few_cells"]
+    assert 0 < a["p_wilcoxon"] < 0.05  # every cell improved
+
+
+def test_the_provenance_diff_lists_a_changed_code_hash(base_run, tmp_path):
+    other = tmp_path / "other"
+    _plant(base_run, other, lambda df: df.assign(**{"code.method": "0123456789abcdef"}))
+    prov = compare.provenance_diff(results.load(base_run), results.load(other))
+    row = prov[prov["field"] == "code of method random_sign"]
+    assert len(row) == 1 and row.iloc[0]["b"] == "0123456789abcdef"

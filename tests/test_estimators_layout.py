@@ -41,6 +41,7 @@ def test_plugins_import_no_other_plugin_and_look_none_up(plugin: Path):
     ("colosseum/estimators/flattening/mioflow.py", {"dc_mioflattener"}),
     ("colosseum/estimators/graph_curvature.py", {"ollivier_ricci", "forman_ricci"}),
     ("colosseum/estimators/knn.py", {"ollivier_ricci", "forman_ricci", "diffusion_orc", "hickok_blumberg",
+                                     "hickok_blumberg_calibrated",
                                      "dc_rfae", "dc_mioflattener"}),
     ("colosseum/estimators/quadratic_fit.py", {"sritharan"}),
 ])

@@ -256,7 +256,34 @@ def _builtin_entries(kind: str) -> list[str]:
 
 
 def _config_files(kind: str) -> list[Path]:
-    return sorted((paths.CONFIGS / kind).glob("*.yaml"))
+    """The configs of registered entries (variants, which inherit one through `defaults`, are checked apart)."""
+    return sorted(p for p in (paths.CONFIGS / kind).glob("*.yaml") if "defaults" not in OmegaConf.load(p))
+
+
+def _variant_files(kind: str) -> list[Path]:
+    return sorted(p for p in (paths.CONFIGS / kind).glob("*.yaml") if "defaults" in OmegaConf.load(p))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_variant_config_sets_parameters_of_the_entry_it_inherits(kind):
+    problems = []
+    for path in _variant_files(kind):
+        cfg = OmegaConf.to_container(OmegaConf.load(path))
+        bases = [d for d in cfg.pop("defaults") if d != "_self_"]
+        base = paths.CONFIGS / kind / f"{bases[0]}.yaml" if len(bases) == 1 else None
+        if base is None or not base.is_file() or "defaults" in OmegaConf.load(base):
+            problems.append(f"{path.name}: a variant inherits exactly one entry's config, got {bases}")
+            continue
+        name = OmegaConf.load(base)["name"]
+        entry = registry.entry(kind, name)
+        if "name" in cfg or not cfg:
+            problems.append(f"{path.name}: a variant keeps its entry's name and sets some parameters")
+        for key, value in cfg.items():
+            try:
+                entry.bind({key: value})
+            except ValueError as exc:
+                problems.append(f"{path.name}: {exc}")
+    assert not problems, "\n".join(problems)
 
 
 def test_builtin_entries_found_for_config_checks():

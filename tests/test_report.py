@@ -1,32 +1,84 @@
-"""Report generation on a tiny run: the HTML, the markdown and every image they reference exist."""
+"""The report answers "which method, where, and how sure" with values that can be checked."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
+import pandas as pd
+import pytest
 from conftest import run_cli
 
-from colosseum.report import stats as report
+from colosseum import results
+from colosseum.report import stats
+from colosseum.scoring import metric_values
+
+pytestmark = pytest.mark.slow
 
 
-def test_report_on_a_tiny_run(tmp_path):
-    out = run_cli("-m", "dataset=torus,saddle", "dataset.noise=0.0,0.05", "method=oracle,random_sign",
-                  "seed=0,1", f"run_dir={tmp_path / 'r'}", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    out = run_cli("-m", "dataset=sphere_cap,saddle,cylinder,torus", "dataset.n_points=400,800", "dataset.n_eval=6",
+                  "method=oracle,constant,random_sign,sritharan", "seed=0,1", f"run_dir={tmp / 'r'}",
+                  "isolation=inline", cwd=tmp)
     assert out.returncode == 0, out.stderr
-    rep = run_cli(str(tmp_path / "r"), "--n-boot", "100", cwd=tmp_path, script="colosseum-report")
+    rep = run_cli(str(tmp / "r"), "--n-boot", "100", cwd=tmp, script="colosseum-report")
     assert rep.returncode == 0, rep.stderr
-    folder = tmp_path / "r" / "report"
-    page = (folder / "report.html").read_text()
-    md = (folder / "report.md").read_text()
-    images = set(re.findall(r'src="([^"]+\.png)"', page)) | set(re.findall(r"\]\(([^)]+\.png)\)", md))
-    assert {"leaderboard.png", "scatter.png", "vs_noise.png", "critical_difference.png",
+    return tmp / "r"
+
+
+def test_the_page_shows_every_section_and_its_figures(run):
+    folder = run / "report"
+    page, md = (folder / "report.html").read_text(), (folder / "report.md").read_text()
+    images = set(re.findall(r'src="([^"]+\.png)"', page))
+    assert {"leaderboard.png", "heatmap.png", "critical_difference.png", "flat_leak.png", "calibration.png",
             "cloud_torus.png"} <= images
+    assert images == set(re.findall(r"\]\(([^)]+\.png)\)", md))
     for name in images:
-        assert (folder / name).stat().st_size > 1000, name
-    assert "oracle" in page and "random_sign" in md
-    assert (folder / "leaderboard.csv").exists()
+        assert (folder / name).stat().st_size > 5000, name
+    assert "max-width:560px" not in page  # figures are shown at their own size
+    for title in ("Leaderboard", "Where", "Sample complexity", "How sure", "Flat leak", "Calibration",
+                  "Code versions"):
+        assert title in page and title in md
+    for csv in re.findall(r'href="([^"]+\.csv)"', page):
+        assert (folder / csv).exists(), csv
 
 
-def test_critical_difference_follows_nemenyi():
-    # k = 3 methods on n = 10 blocks: q = 2.343, CD = q sqrt(k(k+1)/(6n)) = 2.343 * sqrt(12/60)
-    assert np.isclose(report.critical_difference(3, 10), 2.343 * np.sqrt(12 / 60))
+def test_blocks_hold_both_signs_so_a_constant_scores_one_half(run):
+    blocks = pd.read_csv(run / "report" / "blocks.csv")
+    assert list(blocks.columns) == ["block", "method", "metric", "value"]
+    assert set(blocks["metric"]) == {"balanced_sign_accuracy"}
+    by = blocks.groupby("method")["value"]
+    assert (by.get_group("oracle") == 1.0).all() and (by.get_group("constant") == 0.5).all()
+    assert blocks["block"].nunique() == 2 * 2  # (n 400, 800) x (seed 0, 1); caps and saddles pair up
+
+
+def test_the_heatmap_csv_equals_scores_recomputed_from_the_table(run):
+    heat = pd.read_csv(run / "report" / "heatmap.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = results.load(run)
+    df = df.assign(condition=stats.condition_labels(df))
+    assert set(heat["condition"]) == set(df["condition"]) == {"n=400", "n=800"}
+    for _, row in heat.iterrows():
+        cells = df[(df["variant"] == row["method"]) & (df["condition"] == row["condition"]) & df["status"].eq("ok")]
+        want = metric_values(cells, ("balanced_sign_accuracy",))["balanced_sign_accuracy"]
+        assert (np.isnan(want) and np.isnan(row["value"])) or row["value"] == pytest.approx(want, abs=1e-12)
+    assert set(heat.loc[heat["method"] == "constant", "value"].dropna()) == {0.5}
+
+
+def test_flat_leak_and_calibration_are_measured(run):
+    leak = pd.read_csv(run / "report" / "flat_leak.csv").set_index("method")
+    assert leak.loc["oracle", "leak"] == 0.0 and leak.loc["constant", "leak"] == 1.0
+    calib = pd.read_csv(run / "report" / "calibration.csv").set_index("method")
+    assert calib.loc["oracle", "slope"] == pytest.approx(1.0) and "constant" not in calib.index
+
+
+def test_sample_complexity_reads_the_smallest_size_that_reaches_the_target():
+    heat = pd.DataFrame({"method": ["m"] * 3 + ["k"] * 3, "condition": ["a", "b", "c"] * 2,
+                         "d": ["2"] * 6, "n": ["250", "500", "2000"] * 2,
+                         "value": [0.6, 0.92, 0.95, 0.5, 0.7, np.nan]})
+    table = stats.sample_complexity(heat).set_index("method")
+    assert table.loc["m", "smallest_n"] == "500" and table.loc["k", "smallest_n"] == "–"
+    assert table.loc["m", "sizes"] == "250, 500, 2000"

@@ -74,8 +74,9 @@ def test_balanced_sign_accuracy_excludes_flat_points_and_handles_one_class():
     # -> (1/2 + 1) / 2 = 0.75.  (with rows 0, 1 kept: pos 1/3, neg 1/2 -> 5/12)
     assert scoring.balanced_sign_accuracy(truth, est, zero_tol=0.1) == pytest.approx(0.75, abs=1e-12)
     assert scoring.balanced_sign_accuracy(truth, est, zero_tol=0.0) == pytest.approx(5 / 12, abs=1e-12)
-    # only the positive class present: the mean over classes present is that class's recall, 2/4
-    assert scoring.balanced_sign_accuracy([1.0, 2.0, 3.0, 4.0], [1.0, -1.0, NAN, 2.0]) == pytest.approx(0.5)
+    # only the positive class present: undefined, or a positive constant would score 1
+    assert math.isnan(scoring.balanced_sign_accuracy([1.0, 2.0, 3.0, 4.0], [1.0, -1.0, NAN, 2.0]))
+    assert math.isnan(scoring.balanced_sign_accuracy([-1.0, -2.0], [-1.0, -1.0]))
     # nothing signed: NaN
     assert math.isnan(scoring.balanced_sign_accuracy([0.0, 0.0], [1.0, -1.0]))
 

@@ -194,7 +194,7 @@ def flat_offset(rng: np.random.Generator, *, density: float, r_use: float, h: fl
 
 def ball_volume_curvature(points: np.ndarray, eval_idx: np.ndarray, dim: int, *, seed: int, n_nbrs: int,
                           r_max: float, bandwidth: float, boundary: bool, n_directions: int, fit: str,
-                          flat_trials: int, flat_noise: bool, min_ball: int) -> Estimate:
+                          flat_trials: int, flat_noise: bool, min_ball: int, nbrs_per_dim: str = "double") -> Estimate:
     """Hickok-Blumberg at `eval_idx` (see the module docstring)."""
     if fit not in FITS:
         raise ValueError(f"hickok_blumberg: fit must be one of {FITS}, got {fit!r}")
@@ -205,7 +205,9 @@ def ball_volume_curvature(points: np.ndarray, eval_idx: np.ndarray, dim: int, *,
     h = bandwidth * L * N ** (-1.0 / (n + 4))
     r_cap = r_max * L
     limit = _BOUNDARY_REACH * (r_cap + h) if boundary else r_cap
-    k = min(round(n_nbrs * 2.0 ** (n - 2)), N - 1)
+    if nbrs_per_dim not in ("fixed", "double"):
+        raise ValueError(f"hickok_blumberg: nbrs_per_dim must be 'fixed' or 'double', got {nbrs_per_dim!r}")
+    k = min(round(n_nbrs * (2.0 ** max(n - 2, 0) if nbrs_per_dim == "double" else 1.0)), N - 1)
     tree = cKDTree(pts)
     graph = knn_graph(pts, k, tree=tree)
     _, nbrs = tree.query(pts[eval_idx], k=k + 1)  # each eval row and its k nearest: its local PCA frame

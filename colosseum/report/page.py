@@ -1,4 +1,5 @@
-"""The page of a report: the same content as markdown (report.md) and as self-contained HTML (report.html)."""
+"""The page of a report, as markdown (report.md) and as self-contained HTML (report.html): the same
+sections in the same order, each with the CSV behind it."""
 from __future__ import annotations
 
 import html
@@ -7,52 +8,93 @@ import numpy as np
 import pandas as pd
 
 from ..display import to_markdown
-from .stats import BOOT_METRICS
+from .stats import BOOT_METRICS, HEADLINE, REACH
+
+LEADER_COLUMNS = ["method", "cells", "failed", "skipped", "points", "positive_share", "majority", *BOOT_METRICS,
+                  "coverage", "runtime_s"]
 
 
 def leader_columns(lb: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard as shown: best balanced sign accuracy first, intervals in brackets."""
-    show = lb.sort_values("balanced_sign_accuracy", ascending=False, na_position="last").copy()
+    show = lb.sort_values(HEADLINE, ascending=False, na_position="last").copy()
     for m in BOOT_METRICS:
         if f"{m}_lo" in show:
-            show[m] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if np.isfinite(v) else "–"
+            show[m] = [f"{v:.3f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(v) else "–"
                        for v, lo, hi in zip(show[m], show[f"{m}_lo"], show[f"{m}_hi"])]
-    cols = ["method", "cells", "failed", "skipped", "points", "positive_share", "majority", *BOOT_METRICS,
-            "coverage", "runtime_s"]
-    return show[[c for c in cols if c in show.columns]]
+    return show[[c for c in LEADER_COLUMNS if c in show.columns]]
 
 
-def markdown(run, df, lb, by_dataset, code, files, missing) -> str:
-    parts = [f"# Colosseum report: {run.name}\n",
-             f"{df['cell_id'].nunique()} cells, {df['method'].nunique()} methods, {df['dataset'].nunique()} "
-             f"datasets; git {', '.join(sorted(map(str, df['prov.git_commit'].unique())))[:80]}.\n"]
+def sections(parts: dict) -> list[tuple[str, str, pd.DataFrame | None, list[str], list[str]]]:
+    """(title, text, table, figures, csv files) of each section, in order."""
+    test = parts["test"]
+    friedman = (f"Friedman test over {test['n_blocks']} complete blocks: p = {test['friedman_p']:.2g}."
+                if np.isfinite(test.get("friedman_p", np.nan)) else "Too few blocks or methods for a rank test.")
+    ranks = None if test.get("ranks") is None else test["ranks"].rename("average_rank").reset_index()
+    return [
+        ("Leaderboard", "Pooled over each method's evaluation points; brackets: 95 % bootstrap interval over "
+         "cells. Balanced sign accuracy 0.5 means no sign information; any constant scores exactly 0.5 and is "
+         "undefined (–) where a group holds one sign only.", leader_columns(parts["leaderboard"]),
+         ["leaderboard"], ["leaderboard.csv"]),
+        ("Where: accuracy per condition", "Each column pools every cell of one condition (the axes that vary in "
+         "this run); grey where the condition holds one sign only.", None, ["heatmap"], ["heatmap.csv"]),
+        (f"Sample complexity: smallest n reaching {REACH}", "Per dimension and noise (and the other axes that "
+         "vary), the smallest cloud size at which the method reaches the balanced sign accuracy above; – if it "
+         "never does at the sizes run (listed).", parts["complexity"], [], ["sample_complexity.csv"]),
+        ("How sure: ranks over blocks", "A block is one condition and one seed pair holding both signs. "
+         + friedman, ranks, ["critical_difference"], ["blocks.csv", "ranks.csv"]),
+        ("Flat leak", "Median |estimate| on intrinsically flat, extrinsically bent controls (cylinder, flat torus, "
+         "plane) over the median on the unit S² cap: what a method reads from bending alone.", parts["leak"],
+         ["flat_leak"], ["flat_leak.csv"]),
+        ("Calibration (methods in scalar-curvature units)", "Least-squares slope of estimate on truth (1 = "
+         "calibrated) and correlation.", parts["calibration"], ["calibration"], ["calibration.csv"]),
+        ("By dataset", "", parts["by_dataset"], [], ["by_dataset.csv"]),
+        ("Clouds", "", None, [n for n in parts["files"] if n.startswith("cloud_")], []),
+        ("Code versions", "Which code computed the rows: each dataset's and method's code hash (its import "
+         "closure) and the git commit.", parts["code"], [], ["code_versions.csv"]),
+    ]
+
+
+def markdown(run, df, parts: dict, missing) -> str:
+    files = parts["files"]
+    out = [f"# Colosseum report: {run.name}\n",
+           f"{df['cell_id'].nunique()} cells, {df['variant'].nunique()} methods, {df['dataset'].nunique()} datasets; "
+           f"git {', '.join(sorted(map(str, df['prov.git_commit'].unique())))[:80]}.\n"]
     if missing:
-        parts.append(f"**Partial run: {len(missing)} expected cells are missing.**\n")
-    parts += ["## Leaderboard (95 % bootstrap intervals over cells)\n", to_markdown(leader_columns(lb)),
-              "\nBalanced sign accuracy 0.5 = no sign information; `majority` is what always guessing the "
-              "majority sign scores.\n", "## By dataset\n",
-              to_markdown(by_dataset[[c for c in ("dataset", "method", "cells", "points", "positive_share",
-                                                  "sign_accuracy", "balanced_sign_accuracy", "auroc", "pearson")
-                                      if c in by_dataset]]),
-              "\n## Code versions\n", to_markdown(code)]
-    parts += [f"\n![{name}]({p.name})\n" for name, p in files.items() if p.suffix == ".png"]
-    return "\n".join(parts)
+        out.append(f"**Partial run: {len(missing)} expected cells are missing.**\n")
+    for title, text, table, figs, csvs in sections(parts):
+        out.append(f"## {title}\n")
+        if text:
+            out.append(text + "\n")
+        if table is not None and len(table):
+            out.append(to_markdown(table))
+        out += [f"\n![{f}]({files[f].name})\n" for f in figs if f in files]
+        if csvs:
+            out.append("CSV: " + ", ".join(f"[{c}]({c})" for c in csvs) + "\n")
+    return "\n".join(out)
 
 
-def page_html(run, lb, by_dataset, code, files, missing) -> str:
+def page_html(run, df, parts: dict, missing) -> str:
+    files = parts["files"]
+
     def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0,
-                             classes="t")
+        return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0, classes="t")
 
-    imgs = "".join(f'<figure><img src="{html.escape(p.name)}" alt="{html.escape(n)}"><figcaption>'
-                   f"{html.escape(n.replace('_', ' '))}</figcaption></figure>"
-                   for n, p in files.items() if p.suffix == ".png")
+    body = []
+    for title, text, frame, figs, csvs in sections(parts):
+        body.append(f"<h2>{html.escape(title)}</h2>")
+        if text:
+            body.append(f"<p>{html.escape(text)}</p>")
+        if frame is not None and len(frame):
+            body.append(table(frame))
+        body += [f'<figure><img src="{html.escape(files[f].name)}" alt="{html.escape(f)}"></figure>'
+                 for f in figs if f in files]
+        if csvs:
+            body.append("<p class=csv>CSV: " + ", ".join(f'<a href="{c}">{c}</a>' for c in csvs) + "</p>")
     warn = f"<p class=warn>Partial run: {len(missing)} expected cells are missing.</p>" if missing else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Colosseum report: {html.escape(run.name)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}} table.t{{border-collapse:collapse;font-size:13px}}
+<style>body{{font-family:sans-serif;margin:2em;max-width:1500px}} table.t{{border-collapse:collapse;font-size:13px}}
 table.t td,table.t th{{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}}
-figure{{margin:1em 0}} img{{max-width:100%}} .warn{{color:#b00;font-weight:bold}}</style></head>
-<body><h1>Colosseum report: {html.escape(run.name)}</h1>{warn}
-<h2>Leaderboard</h2><p>Pooled over each method's evaluation points; brackets: 95 % bootstrap interval over cells.
-Balanced sign accuracy 0.5 means no sign information.</p>{table(leader_columns(lb))}
-<h2>By dataset</h2>{table(by_dataset)}<h2>Code versions</h2>{table(code)}<h2>Plots</h2>{imgs}</body></html>"""
+figure{{margin:1em 0}} img{{max-width:100%;height:auto}} .warn{{color:#b00;font-weight:bold}} .csv{{font-size:12px}}</style>
+</head><body><h1>Colosseum report: {html.escape(run.name)}</h1>
+<p>{df['cell_id'].nunique()} cells, {df['variant'].nunique()} methods, {df['dataset'].nunique()} datasets.</p>{warn}
+{''.join(body)}</body></html>"""

@@ -1,4 +1,8 @@
-"""The plots of a report (matplotlib, Agg): each function draws one figure to a PNG and returns its path."""
+"""The figures of a report (matplotlib, Agg): each function draws one PNG and returns its path.
+
+Figures are drawn at the size they are shown (the page never scales them up), with text of at least
+9 points and a colour bar wherever colour carries a value.
+"""
 from __future__ import annotations
 
 import json
@@ -7,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..scoring import metric_values
-from ..status import SCORED, Status
-from .stats import config_key, critical_difference
+from ..status import Status
+from .stats import HEADLINE
+
+DPI = 100
 
 
 def _plt():
@@ -18,140 +23,129 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams.update({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10})
     return plt
 
 
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
 def plot_leaderboard(lb: pd.DataFrame, path: Path) -> Path:
+    """Balanced sign accuracy per method, best on top, with its 95 % interval over cells."""
     plt = _plt()
-    lb = lb.sort_values("balanced_sign_accuracy", na_position="first")
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(lb) + 1.5))
+    lb = lb.sort_values(HEADLINE, na_position="first")
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(lb) + 1.4))
     y = np.arange(len(lb))
-    val = lb["balanced_sign_accuracy"].to_numpy(float)
-    lo = val - lb.get("balanced_sign_accuracy_lo", pd.Series(val)).to_numpy(float)
-    hi = lb.get("balanced_sign_accuracy_hi", pd.Series(val)).to_numpy(float) - val
-    ax.barh(y, val, xerr=np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)]), color="tab:blue", alpha=0.8)
-    ax.axvline(0.5, color="k", ls="--", lw=1, label="chance / any constant (0.5)")
+    val = lb[HEADLINE].to_numpy(float)
+    lo = lb.get(f"{HEADLINE}_lo", pd.Series(val, index=lb.index)).to_numpy(float)
+    hi = lb.get(f"{HEADLINE}_hi", pd.Series(val, index=lb.index)).to_numpy(float)
+    ax.barh(y, np.nan_to_num(val), color="tab:blue", alpha=0.75)
+    ax.errorbar(np.nan_to_num(val), y, xerr=np.vstack([np.nan_to_num(val - lo), np.nan_to_num(hi - val)]),
+                fmt="none", ecolor="k", capsize=3, lw=1)
+    ax.axvline(0.5, color="k", ls="--", lw=1, label="chance, and any constant (0.5)")
     ax.set_yticks(y, lb["method"])
     ax.set_xlim(0, 1)
     ax.set_xlabel("balanced sign accuracy (95 % bootstrap interval over cells)")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    ax.legend(loc="lower right", fontsize=9)
+    return _save(fig, path)
 
 
-def _chance_halfwidth(g: pd.DataFrame) -> float:
-    """Half-width of the central 95 % of balanced sign accuracy for coin flips on g's signed points
-    (normal approximation: var = (1/(4 n+) + 1/(4 n-)) / 4)."""
-    rows = g[g["point"] >= 0]
-    t, tol = rows["true_curvature"].to_numpy(float), rows["zero_tol"].to_numpy(float)
-    n_pos, n_neg = int(np.sum(t > tol)), int(np.sum(t < -tol))
-    if n_pos == 0 or n_neg == 0:
-        return np.nan
-    return 1.96 * np.sqrt((0.25 / n_pos + 0.25 / n_neg) / 4.0)
-
-
-def plot_versus(df: pd.DataFrame, column: str, label: str, path: Path) -> Path | None:
-    """Balanced sign accuracy against one dataset property, one small panel per method (None if the
-    property never varies). The grey band is where 95 % of coin-flip scores on the same points fall."""
-    if column not in df.columns or df[column].nunique(dropna=True) < 2:
+def plot_heatmap(heat: pd.DataFrame, order: list[str], path: Path) -> Path | None:
+    """Method x condition: balanced sign accuracy, '–' (grey) where a condition has one sign only."""
+    if heat.empty:
         return None
     plt = _plt()
-    from matplotlib.ticker import MaxNLocator
+    table = heat.pivot(index="method", columns="condition", values="value")
+    table = table.reindex([m for m in order if m in table.index]).dropna(axis=1, how="all")
+    if table.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.55 * table.shape[1] + 3.5), 0.42 * table.shape[0] + 2.8))
+    cmap = plt.get_cmap("RdYlGn").copy()
+    cmap.set_bad("0.85")
+    im = ax.imshow(np.ma.masked_invalid(table.to_numpy(float)), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(np.arange(table.shape[1]), table.columns, rotation=60, ha="right")
+    ax.set_yticks(np.arange(table.shape[0]), table.index)
+    for (i, j), v in np.ndenumerate(table.to_numpy(float)):
+        ax.text(j, i, "–" if not np.isfinite(v) else f"{v:.2f}", ha="center", va="center", fontsize=8,
+                color="k" if not np.isfinite(v) or 0.25 < v < 0.85 else "w")
+    fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label="balanced sign accuracy (0.5 = chance)")
+    ax.set_title("Where methods detect the sign: balanced sign accuracy per condition")
+    return _save(fig, path)
 
-    scored = df[df["status"].isin(SCORED)]
-    methods = sorted(scored["method"].unique())
-    ncol = min(4, len(methods))
-    nrow = -(-len(methods) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol, 2.0 * nrow + 0.7), sharex=True, sharey=True,
-                             squeeze=False)
-    for ax, method in zip(axes.flat, methods):
-        xs, ys, bands = [], [], []
-        for x, gx in scored[scored["method"] == method].groupby(column):
-            xs.append(x)
-            ys.append(metric_values(gx, ("balanced_sign_accuracy",))["balanced_sign_accuracy"])
-            bands.append(_chance_halfwidth(gx))
-        xs, bands = np.asarray(xs, dtype=float), np.asarray(bands)
-        ax.fill_between(xs, 0.5 - bands, 0.5 + bands, color="0.85", lw=0)
-        ax.axhline(0.5, color="0.5", ls="--", lw=0.8)
-        ax.plot(xs, ys, marker="o", color="tab:blue")
-        ax.set_title(method, fontsize=9)
-        ax.set_ylim(0, 1.02)
-        if np.all(xs == np.round(xs)):  # dimensions, sizes: no ticks between integers
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.tick_params(labelsize=8)
+
+def plot_critical_difference(test: dict, path: Path) -> Path | None:
+    """The critical-difference diagram of the Nemenyi test over blocks (scikit-posthocs)."""
+    if test.get("nemenyi") is None or test.get("ranks") is None:
+        return None
+    import scikit_posthocs as sp
+
+    plt = _plt()
+    k = len(test["ranks"])
+    fig, ax = plt.subplots(figsize=(10, 0.3 * k + 1.8))
+    sp.critical_difference_diagram(test["ranks"], test["nemenyi"], ax=ax, label_props={"fontsize": 9})
+    ax.set_title(f"Average rank over {test['n_blocks']} blocks (1 = best); bars join methods the Nemenyi test "
+                 f"does not separate at 0.05 (Friedman p = {test['friedman_p']:.2g})", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_flat_leak(leak: pd.DataFrame, path: Path) -> Path | None:
+    """How much each method reads on intrinsically flat, extrinsically bent clouds, against the unit S^2 cap."""
+    leak = leak[np.isfinite(leak["leak"].astype(float))]
+    if leak.empty:
+        return None
+    plt = _plt()
+    leak = leak.sort_values("leak")
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(leak) + 1.4))
+    ax.barh(np.arange(len(leak)), leak["leak"], color="tab:orange")
+    ax.set_yticks(np.arange(len(leak)), leak["method"])
+    ax.axvline(1.0, color="k", ls="--", lw=1, label="as large as on the unit sphere")
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel("flat leak: median |estimate| on flat controls / on the unit S² cap")
+    ax.legend(loc="lower right", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_calibration(df: pd.DataFrame, calib: pd.DataFrame, path: Path) -> Path | None:
+    """Estimate against truth for methods in scalar-curvature units, with y = x and the fitted slope."""
+    from .stats import in_scalar_units
+
+    pts = df[(df["status"] == Status.OK) & (df["point"] >= 0) & in_scalar_units(df)]
+    methods = [m for m in calib["method"] if m in set(pts["variant"])]
+    if not methods:
+        return None
+    plt = _plt()
+    cols = min(3, len(methods))
+    rows = -(-len(methods) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    for ax, m in zip(axes.flat, methods):
+        g = pts[pts["variant"] == m]
+        t, e = g["true_curvature"].to_numpy(float), g["estimate"].to_numpy(float)
+        ok = np.isfinite(e)
+        ax.scatter(t[ok], e[ok], s=8, alpha=0.5)
+        lim = [min(t.min(), np.nanmin(e[ok]) if ok.any() else 0), max(t.max(), np.nanmax(e[ok]) if ok.any() else 1)]
+        ax.plot(lim, lim, "k--", lw=1, label="y = x")
+        row = calib[calib["method"] == m].iloc[0]
+        if np.isfinite(row["slope"]):
+            xs = np.linspace(*lim, 2)
+            ax.plot(xs, row["intercept"] + row["slope"] * xs, color="tab:red", lw=1, label=f"slope {row['slope']:.2f}")
+        ax.set_title(f"{m} (r = {row['r']:.2f})")
+        ax.set_xlabel("true S")
+        ax.set_ylabel("estimate")
+        ax.legend(fontsize=8, loc="upper left")
     for ax in axes.flat[len(methods):]:
-        ax.set_visible(False)
-    fig.supxlabel(label, fontsize=9)
-    fig.supylabel("balanced sign accuracy", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_scatter(df: pd.DataFrame, path: Path) -> Path:
-    plt = _plt()
-    scored = df[(df["status"] == Status.OK) & (df["point"] >= 0)]
-    methods = sorted(scored["method"].unique())
-    cols = min(4, max(1, len(methods)))
-    rows = int(np.ceil(len(methods) / cols)) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3 * rows), squeeze=False)
-    for ax, method in zip(axes.ravel(), methods):
-        g = scored[scored["method"] == method]
-        for name, gd in g.groupby("dataset"):
-            ax.scatter(gd["true_curvature"], gd["estimate"], s=6, alpha=0.6, label=name)
-        ax.axhline(0, color="k", lw=0.6)
-        ax.axvline(0, color="k", lw=0.6)
-        ax.set_title(method, fontsize=9)
-        ax.set_xlabel("true S", fontsize=8)
-        ax.set_ylabel("estimate", fontsize=8)
-    for ax in axes.ravel()[len(methods):]:
         ax.axis("off")
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=7)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_critical_difference(ranks: pd.Series, n_blocks: int, path: Path) -> Path:
-    plt = _plt()
-    k = len(ranks)
-    cd = critical_difference(k, n_blocks)
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.32 * k))
-    ax.set_xlim(0.8, k + 0.2)
-    ax.set_ylim(-k - 1, 1.5)
-    ax.hlines(0, 1, k, color="k")
-    for r in range(1, k + 1):
-        ax.vlines(r, 0, 0.15, color="k")
-        ax.text(r, 0.3, str(r), ha="center", fontsize=8)
-    for i, (method, r) in enumerate(ranks.items()):
-        ax.plot([r, r], [0, -i - 1], color="0.5", lw=0.8)
-        ax.text(r + 0.05, -i - 1, f"{method} ({r:.2f})", va="center", fontsize=8)
-    # bars join methods whose average ranks differ by less than the critical difference
-    vals = ranks.to_numpy()
-    for i in range(k):
-        j = i
-        while j + 1 < k and vals[j + 1] - vals[i] < cd:
-            j += 1
-        if j > i:
-            ax.plot([vals[i], vals[j]], [-0.5 - 0.12 * i] * 2, color="tab:red", lw=3)
-    ax.plot([1, 1 + cd], [1.1, 1.1], color="k", lw=2)
-    ax.text(1 + cd / 2, 1.2, f"CD = {cd:.2f} (Nemenyi, alpha 0.05, {n_blocks} dataset configs)", ha="center",
-            fontsize=8)
-    ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_pointwise(df: pd.DataFrame, dataset: str, path: Path) -> Path | None:
     """Draw one cloud of a pointwise dataset again (from the cell's stored spec) and colour its evaluation
-    points by truth and by each method's estimate."""
+    points by truth and by each method's estimate (each panel with its colour bar)."""
     from ..cells import CellSpec
     from ..compute import draw_sample
     from ..preview import principal_coordinates
@@ -160,33 +154,34 @@ def plot_pointwise(df: pd.DataFrame, dataset: str, path: Path) -> Path | None:
     if g.empty or "spec" not in g:
         return None
     first = g.sort_values(["seed", "cell_id"]).iloc[0]
-    same = g[(g["seed"] == first["seed"]) & (config_key(g) == config_key(g.loc[[first.name]]).iloc[0])]
+    spec = json.loads(first["spec"])
+    same = g[g["spec"].map(lambda s: {k: v for k, v in json.loads(s).items() if k not in ("method", "method_params",
+                                                                                             "code")}
+                           == {k: v for k, v in spec.items() if k not in ("method", "method_params", "code")})]
     try:
-        sample = draw_sample(CellSpec.from_dict(json.loads(first["spec"])))
+        sample = draw_sample(CellSpec.from_dict(spec))
     except Exception:  # noqa: BLE001 - a plot is not worth failing the report
         return None
     xyz = principal_coordinates(np.asarray(sample.points))
     panels = [("truth", same.drop_duplicates("point").sort_values("point")["true_curvature"].to_numpy())]
-    for method, gm in same.groupby("method"):
+    for method, gm in same.groupby("variant"):
         panels.append((method, gm.sort_values("point")["estimate"].to_numpy()))
     plt = _plt()
     cols = min(4, len(panels))
     rows = int(np.ceil(len(panels) / cols))
-    fig = plt.figure(figsize=(3.4 * cols, 3.2 * rows))
+    fig = plt.figure(figsize=(3.8 * cols, 3.4 * rows))
     ev = xyz[sample.eval_idx]
     for i, (title, values) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
         ax.scatter(*xyz.T, s=1, c="0.75", alpha=0.3, depthshade=False)
         finite = np.isfinite(values)
-        lim = np.nanmax(np.abs(values)) if finite.any() else 1.0
-        ax.scatter(*ev[finite].T, s=10, c=values[finite], cmap="coolwarm", vmin=-lim, vmax=lim, depthshade=False)
-        ax.set_title(title, fontsize=9)
+        lim = float(np.nanmax(np.abs(values))) if finite.any() else 1.0
+        sc = ax.scatter(*ev[finite].T, s=10, c=values[finite], cmap="coolwarm", vmin=-lim, vmax=lim, depthshade=False)
+        fig.colorbar(sc, ax=ax, shrink=0.6, pad=0.0)
+        ax.set_title(title)
         ax.set_box_aspect(np.maximum(np.ptp(xyz, axis=0), 1e-3 * np.ptp(xyz).max()))
         ax.view_init(elev=35, azim=-60)
         ax.set_axis_off()
-    fig.suptitle(f"{dataset} seed {first['seed']}: evaluation points coloured by sign and size (red +, blue -)",
-                 fontsize=9)
+    fig.suptitle(f"{dataset} seed {first['seed']}: evaluation points coloured by value (red +, blue −)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -1,4 +1,4 @@
-"""Read a run and write its report: page, plots and the CSV behind each of them."""
+"""Read a run and write its report: the page, its figures and the CSV behind each section."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,20 @@ from . import page, plots, stats
 POINTWISE_KINDS = ("closed",)
 
 
+def compute(df: pd.DataFrame, n_boot: int = 1000) -> dict:
+    """Every table of the report from the per-point table."""
+    lb = stats.bootstrap_leaderboard(df, by=("variant",), n_boot=n_boot).rename(columns={"variant": "method"})
+    by_dataset = results.leaderboard(df, by=("dataset", "variant")).rename(columns={"variant": "method"})
+    blocks = stats.block_scores(df)
+    heat = stats.heatmap(df)
+    return {"leaderboard": lb, "by_dataset": by_dataset[[c for c in (
+                "dataset", "method", "cells", "points", "positive_share", "sign_accuracy", "balanced_sign_accuracy",
+                "auroc", "pearson") if c in by_dataset]],
+            "blocks": blocks, "test": stats.rank_test(blocks), "heatmap": heat,
+            "complexity": stats.sample_complexity(heat), "leak": stats.flat_leak(df),
+            "calibration": stats.calibration(df), "code": code_versions(df)}
+
+
 def build(run_dir: str | Path, out: str | Path | None = None, n_boot: int = 1000) -> dict[str, Path]:
     """Write report.html, report.md, the CSVs and every PNG; returns their paths by name."""
     run = Path(run_dir)
@@ -23,36 +37,29 @@ def build(run_dir: str | Path, out: str | Path | None = None, n_boot: int = 1000
         warnings.simplefilter("always")
         df = results.load(run)
     missing = df.attrs.get("missing_cells", [])
-    files: dict[str, Path] = {}
-    lb = stats.bootstrap_leaderboard(df, n_boot=n_boot)
-    by_dataset = results.leaderboard(df, by=("dataset", "method"))
-    code = code_versions(df)
-    lb.to_csv(out_dir / "leaderboard.csv", index=False)
-    by_dataset.to_csv(out_dir / "by_dataset.csv", index=False)
-    code.to_csv(out_dir / "code_versions.csv", index=False)
-    files["leaderboard"] = plots.plot_leaderboard(lb, out_dir / "leaderboard.png")
-    for col, label, name in (("dim", "intrinsic dimension d", "vs_dimension"),
-                             ("dataset.codim", "codimension", "vs_codimension"),
-                             ("dataset.noise", "noise (ambient standard deviation)", "vs_noise"),
-                             ("n_points", "sample size N", "vs_sample_size")):
-        p = plots.plot_versus(df, col, label, out_dir / f"{name}.png")
-        if p is not None:
-            files[name] = p
-    files["scatter"] = plots.plot_scatter(df, out_dir / "scatter.png")
-    scores = stats.per_config_scores(df)
-    ranks, n_blocks = stats.average_ranks(scores) if len(scores) else (pd.Series(dtype=float), 0)
-    if len(ranks) >= 2 and n_blocks >= 2:
-        files["critical_difference"] = plots.plot_critical_difference(ranks, n_blocks,
-                                                                      out_dir / "critical_difference.png")
+    parts = compute(df, n_boot)
+    for name, key in (("leaderboard", "leaderboard"), ("by_dataset", "by_dataset"), ("blocks", "blocks"),
+                      ("heatmap", "heatmap"), ("sample_complexity", "complexity"), ("flat_leak", "leak"),
+                      ("calibration", "calibration"), ("code_versions", "code")):
+        parts[key].to_csv(out_dir / f"{name}.csv", index=False)
+    ranks = parts["test"]["ranks"]
+    (ranks.rename("average_rank").reset_index() if ranks is not None
+     else pd.DataFrame(columns=["method", "average_rank"])).to_csv(out_dir / "ranks.csv", index=False)
+    order = list(parts["leaderboard"]["method"])
+    files: dict[str, Path | None] = {
+        "leaderboard": plots.plot_leaderboard(parts["leaderboard"], out_dir / "leaderboard.png"),
+        "heatmap": plots.plot_heatmap(parts["heatmap"], order, out_dir / "heatmap.png"),
+        "critical_difference": plots.plot_critical_difference(parts["test"], out_dir / "critical_difference.png"),
+        "flat_leak": plots.plot_flat_leak(parts["leak"], out_dir / "flat_leak.png"),
+        "calibration": plots.plot_calibration(df, parts["calibration"], out_dir / "calibration.png"),
+    }
     kinds = df.get("meta.kind", pd.Series("", index=df.index)).astype(str)
     for dataset in sorted(df.loc[kinds.isin(POINTWISE_KINDS), "dataset"].unique()):
-        p = plots.plot_pointwise(df, dataset, out_dir / f"cloud_{dataset}.png")
-        if p is not None:
-            files[f"cloud_{dataset}"] = p
-    (out_dir / "report.md").write_text(page.markdown(run, df, lb, by_dataset, code, files, missing))
-    (out_dir / "report.html").write_text(page.page_html(run, lb, by_dataset, code, files, missing))
-    files["markdown"], files["html"] = out_dir / "report.md", out_dir / "report.html"
-    return files
+        files[f"cloud_{dataset}"] = plots.plot_pointwise(df, dataset, out_dir / f"cloud_{dataset}.png")
+    parts["files"] = {k: v for k, v in files.items() if v is not None}
+    (out_dir / "report.md").write_text(page.markdown(run, df, parts, missing))
+    (out_dir / "report.html").write_text(page.page_html(run, df, parts, missing))
+    return {**parts["files"], "markdown": out_dir / "report.md", "html": out_dir / "report.html"}
 
 
 def main(argv: list[str] | None = None) -> None:

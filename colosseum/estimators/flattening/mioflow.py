@@ -144,13 +144,16 @@ def fit_mioflattener(Z0: np.ndarray, radial: np.ndarray, scale: float, cfg: MIOC
 
 @dataclass(frozen=True)
 class MIOFlattener:
-    """Flatten a neighbourhood by the RFAE embedding flowed toward the uniform d-ball (dc_mioflattener).
+    """Flatten a neighbourhood by a neural ODE flowed toward the uniform d-ball (dc_mioflattener), starting
+    from the RFAE embedding (`rfae_stage`, the default) or from the linear tangent chart (PCA of the
+    neighbourhood), which tells what the RFAE stage adds.
 
-    Its figures add the RFAE input's `rfae_mmd` and `rfae_radial_distortion`, the flow's seconds,
-    steps and path energy."""
+    Its figures add the starting embedding's `rfae_mmd` and `rfae_radial_distortion` (the RFAE's, or the
+    linear chart's without it), the flow's seconds, steps and path energy."""
 
     rfae: RFAEConfig = RFAEConfig()
     mio: MIOConfig = MIOConfig()
+    rfae_stage: bool = True
     name: ClassVar[str] = "mioflattener"
 
     @property
@@ -158,9 +161,15 @@ class MIOFlattener:
         return self.rfae.quantile
 
     def __call__(self, nb: Neighbourhood, dim: int, keys: FlattenKeys) -> tuple[Flattened, dict[str, float]]:
-        first, extra = RFAEFlattener(self.rfae)(nb, dim, keys)
-        extra.update({"rfae_mmd": flatness(first.Z, keys.quality),
-                      "rfae_radial_distortion": radial_distortion(first.Z, nb.radial)})
-        res = fit_mioflattener(first.Z, nb.radial, nb.scale, self.mio, seed=keys.mio)
+        if self.rfae_stage:
+            first, extra = RFAEFlattener(self.rfae)(nb, dim, keys)
+            start = first.Z
+        else:
+            _, _, vt = np.linalg.svd(nb.X - nb.X.mean(axis=0), full_matrices=False)
+            start = (nb.X - nb.X[0]) @ vt[:dim].T
+            extra = {"rfae_seconds": 0.0, "rfae_steps": 0.0}
+        extra.update({"rfae_mmd": flatness(start, keys.quality),
+                      "rfae_radial_distortion": radial_distortion(start, nb.radial)})
+        res = fit_mioflattener(start, nb.radial, nb.scale, self.mio, seed=keys.mio)
         extra.update({"mio_seconds": res.seconds, "mio_steps": float(res.steps), "energy": res.extra["energy"]})
         return res, extra
