@@ -29,7 +29,7 @@ contract: $(STAMP)  ## the public contract of docs/DESIGN.md, checked on every r
 	$(VENV)/bin/colosseum-contract
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check colosseum methods datasets tests
+	$(VENV)/bin/ruff check colosseum methods datasets denoisers tests hydra_plugins bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import registry
-from .params import coerce_seed
+from .params import ParamType, Range, coerce_seed
 
 
 def _canonical(value: Any) -> Any:
@@ -54,10 +54,16 @@ class CellSpec:
     method_params: Mapping[str, Any]
     seed: int
     code: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: the denoiser applied to the cloud before the method ("none": the cloud as drawn) and its parameters
+    denoise: str = registry.NO_DENOISER
+    denoise_params: Mapping[str, Any] = field(default_factory=dict)
+    #: diffusion steps of result smoothing over the cloud's kNN graph (0: none)
+    smooth_t: int = 0
 
     @classmethod
     def create(cls, dataset: str, dataset_params: Mapping[str, Any], method: str,
-               method_params: Mapping[str, Any], seed: Any) -> CellSpec:
+               method_params: Mapping[str, Any], seed: Any, denoise: str = registry.NO_DENOISER,
+               denoise_params: Mapping[str, Any] | None = None, smooth_t: Any = 0) -> CellSpec:
         """Fill in defaults, coerce every value to its type and record the code hashes.
 
         Unknown names, unknown parameters and values their types reject raise ValueError (one line)."""
@@ -65,8 +71,13 @@ class CellSpec:
         mparams = {k: v for k, v in method_params.items() if k not in m.filled_by_runner}
         mparams = m.bind({**mparams, **{k: None for k in m.filled_by_runner}})
         mparams = {k: v for k, v in mparams.items() if k not in m.filled_by_runner}
-        return cls(dataset, d.bind(dict(dataset_params)), method, mparams, coerce_seed(seed),
-                   {"dataset": d.code_hash(), "method": m.code_hash()})
+        code = {"dataset": d.code_hash(), "method": m.code_hash()}
+        dn = registry.make_denoiser(denoise, **dict(denoise_params or {}))
+        if dn.entry is not None:
+            code["denoise"] = dn.entry.code_hash()
+        smooth = ParamType(int, range=Range(ge=0)).coerce(smooth_t, "setting 'smooth_t'")
+        return cls(dataset, d.bind(dict(dataset_params)), method, mparams, coerce_seed(seed), code,
+                   denoise, dict(dn.params), smooth)
 
     @property
     def method_seed(self) -> int:
@@ -81,10 +92,17 @@ class CellSpec:
                            "purpose": "method"})[:8], 16) % 2**31  # fits any seed type (int32 JAX keys too)
 
     @property
+    def denoise_seed(self) -> int:
+        """The denoiser's seed, drawn like `method_seed` (denoisers of one draw share it)."""
+        return int(digest({"seed": self.seed, "dataset": self.dataset, "dataset_params": self.dataset_params,
+                           "purpose": "denoise"})[:8], 16) % 2**31
+
+    @property
     def key(self) -> str:
         return digest({"dataset": self.dataset, "dataset_params": self.dataset_params,
                        "method": self.method, "method_params": self.method_params, "seed": self.seed,
-                       "method_seed": self.method_seed})
+                       "method_seed": self.method_seed, "denoise": self.denoise,
+                       "denoise_params": self.denoise_params, "smooth_t": self.smooth_t})
 
     @property
     def cell_id(self) -> str:
@@ -96,6 +114,12 @@ class CellSpec:
         return digest({"dataset": self.dataset, "params": self.dataset_params, "seed": self.seed,
                        "code": self.code.get("dataset", "")})
 
+    @property
+    def denoised_key(self) -> str:
+        """What the cloud a method sees depends on: the draw and the denoiser."""
+        return digest({"draw": self.draw_key, "denoise": self.denoise, "params": self.denoise_params,
+                       "code": self.code.get("denoise", "")})
+
     def label(self) -> str:
         """Short human name: parameters that differ from the registered defaults are shown."""
         def changed(kind: str, name: str, params: Mapping[str, Any]) -> str:
@@ -105,19 +129,26 @@ class CellSpec:
                 defaults = {}
             diff = [f"{k}={v}" for k, v in params.items() if _canonical(defaults.get(k)) != _canonical(v)]
             return f"{name}({', '.join(diff)})" if diff else name
-        return (f"{changed(registry.DATASET, self.dataset, self.dataset_params)} × "
+        stages = ""
+        if self.denoise != registry.NO_DENOISER:
+            stages += f" × {changed(registry.DENOISER, self.denoise, self.denoise_params)}"
+        if self.smooth_t:
+            stages += f" smooth_t={self.smooth_t}"
+        return (f"{changed(registry.DATASET, self.dataset, self.dataset_params)}{stages} × "
                 f"{changed(registry.METHOD, self.method, self.method_params)} seed={self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "dataset_params": dict(self.dataset_params), "method": self.method,
-                "method_params": dict(self.method_params), "seed": self.seed, "code": dict(self.code)}
+                "method_params": dict(self.method_params), "seed": self.seed, "code": dict(self.code),
+                "denoise": self.denoise, "denoise_params": dict(self.denoise_params), "smooth_t": self.smooth_t}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CellSpec:
         return cls(d["dataset"], dict(d["dataset_params"]), d["method"], dict(d["method_params"]), int(d["seed"]),
-                   dict(d.get("code", {})))
+                   dict(d.get("code", {})), d.get("denoise", registry.NO_DENOISER), dict(d.get("denoise_params", {})),
+                   int(d.get("smooth_t", 0)))
 
     def manifest_entry(self) -> dict[str, Any]:
         """What a manifest records of this cell."""
         return {"cell_id": self.cell_id, "cell_key": self.key, "label": self.label(), "dataset": self.dataset,
-                "method": self.method, "seed": self.seed}
+                "method": self.method, "seed": self.seed, "denoise": self.denoise, "smooth_t": self.smooth_t}

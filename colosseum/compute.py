@@ -26,6 +26,8 @@ from .status import Status
 #: invisible except in `dataset_s`.
 _SAMPLES: OrderedDict[str, Sample] = OrderedDict()
 SAMPLE_CACHE_SIZE = 32
+#: Denoised clouds of recent draws (denoisers run once per draw and denoiser, whatever the methods).
+_DENOISED: OrderedDict[str, np.ndarray] = OrderedDict()
 #: The memory limit of this process (set by the cell worker), named in the rows of cells that hit it.
 MEMORY_LIMIT_GB: float | None = None
 
@@ -82,6 +84,54 @@ def draw_sample(spec: CellSpec) -> Sample:
     return sample
 
 
+def _remember(cache: OrderedDict, key: str, value):
+    cache[key] = value
+    while len(cache) > SAMPLE_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
+def denoised_points(spec: CellSpec, sample: Sample) -> np.ndarray:
+    """The cloud the method sees: the draw's points through the cell's denoiser (cached per draw)."""
+    if spec.denoise == registry.NO_DENOISER:
+        return sample.points
+    key = spec.denoised_key
+    if key in _DENOISED:
+        _DENOISED.move_to_end(key)
+        return _DENOISED[key]
+    out = registry.make_denoiser(spec.denoise, **spec.denoise_params)(sample.points, sample.dim, spec.denoise_seed)
+    out.setflags(write=False)
+    return _remember(_DENOISED, key, out)
+
+
+def run_method(spec: CellSpec, points: np.ndarray, sample: Sample):
+    """The method's Estimate at the evaluation rows; with smooth_t > 0 the estimates of the rows' t-hop
+    neighbourhood, diffused (colosseum.smoothing), with the unsmoothed values as diag.unsmoothed."""
+    params = dict(spec.method_params)
+    entry = registry.entry(registry.METHOD, spec.method)
+    if "truth" in entry.filled_by_runner:
+        params["truth"] = sample.curvature
+    method = registry.make_method(spec.method, **params)
+    if not spec.smooth_t:
+        return method.estimate(points, sample.eval_idx, sample.dim, seed=spec.method_seed)
+    from . import smoothing
+    from .contract import Estimate
+
+    if not entry.smoothable:
+        raise SkipCell(f"method {spec.method!r} declines result smoothing (smooth_t={spec.smooth_t}): it would "
+                       "evaluate every row of a neighbourhood, and each costs it seconds")
+    if "truth" in entry.filled_by_runner:
+        raise SkipCell(f"method {spec.method!r} sees the truth of the evaluation rows only: it cannot be smoothed")
+    rows, A = smoothing.neighbourhood(points, sample.eval_idx, spec.smooth_t)
+    wide = method.estimate(points, rows, sample.dim, seed=spec.method_seed)
+    at = np.searchsorted(rows, sample.eval_idx)
+    diagnostics = {k: v[at] for k, v in wide.diagnostics.items()}
+    diagnostics["unsmoothed"] = wide.values[at]
+    diagnostics["smoothed_rows"] = np.full(len(at), float(len(rows)))
+    values = smoothing.smooth(wide.values, rows, A, sample.eval_idx, spec.smooth_t)
+    return Estimate(values=values, diagnostics=diagnostics)
+
+
 def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = None) -> dict[str, Any]:
     """Draw the dataset, run the method, return a payload of plain arrays and scalars.
 
@@ -101,13 +151,17 @@ def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = No
             "dataset_s": time.perf_counter() - t0}
     if report is not None:
         report("sample", info)
+    t_d = time.perf_counter()
+    try:
+        points = denoised_points(spec, sample)
+    except SkipCell as exc:
+        return {**info, **failure(Status.SKIPPED, exc, phase="denoise")}
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        return {**info, **failure(Status.ERROR, exc, phase="denoise"), "denoise_s": time.perf_counter() - t_d}
+    info["denoise_s"] = time.perf_counter() - t_d
     t1 = time.perf_counter()
     try:
-        params = dict(spec.method_params)
-        if "truth" in registry.entry(registry.METHOD, spec.method).filled_by_runner:
-            params["truth"] = sample.curvature
-        method = registry.make_method(spec.method, **params)
-        est = method.estimate(sample.points, sample.eval_idx, sample.dim, seed=spec.method_seed)
+        est = run_method(spec, points, sample)
     except SkipCell as exc:
         return {**info, **failure(Status.SKIPPED, exc, phase="method")}
     except (Exception, SystemExit) as exc:  # noqa: BLE001

@@ -125,3 +125,24 @@ def validate_estimate(out: Any, shape: tuple[int, ...], source: str = "method") 
                              "real numbers or booleans (one per eval row)")
         diagnostics[str(key)] = arr.astype(np.float64)
     return Estimate(values=values.astype(np.float64), diagnostics=diagnostics)
+
+
+def validate_denoised(out: Any, points: np.ndarray, source: str = "denoiser") -> np.ndarray:
+    """Check what a denoiser returned: a finite real array of the input's shape whose rows are the input's
+    rows in the same order. Row order is judged against a derangement of the rows: rows moved as far as
+    exchanging them with other rows would move them cannot be the same rows, denoised. Returns float64."""
+    arr = np.asarray(out)
+    if arr.shape != points.shape:
+        raise ValueError(f"{source} returned shape {arr.shape}, expected {points.shape} (the same rows)")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"{source} returned dtype {arr.dtype}, expected real numbers")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f"{source} returned {int(bad.sum())} non-finite values (NaN or inf)")
+    moved = float(np.median(np.linalg.norm(arr - points, axis=1)))
+    shifted = float(np.median(np.linalg.norm(arr - np.roll(points, len(points) // 2 + 1, axis=0), axis=1)))
+    if len(points) > 2 and moved >= 0.5 * shifted:
+        raise ValueError(f"{source} moved its rows by a median {moved:.3g}, as far as reordering them would "
+                         f"({shifted:.3g}): rows must stay in their order (row i of the output is row i denoised)")
+    return arr

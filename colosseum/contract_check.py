@@ -1,7 +1,7 @@
 """`colosseum-contract`: check the public contract of docs/DESIGN.md on every registered dataset and method.
 
 Outside code relies on that contract, so `make contract` (and the test suite) run this: it draws every
-dataset small, runs every method on one small sample, and checks what DESIGN.md promises — shapes and
+dataset small, runs every method and every denoiser on one small sample, and checks what DESIGN.md promises — shapes and
 dtypes, finite truth, integer `dim` below the ambient dimension, determinism for a seed, the oracle's
 `truth=` convention, that unknown names raise listing the known ones, and that `geometry.scalar_curvature`
 gives 2 on the unit sphere. One line per problem, a summary, exit status 0 only when nothing is wrong.
@@ -94,6 +94,22 @@ def check_method(registry, name: str, sample) -> list[str]:
     return problems
 
 
+def check_denoiser(registry, name: str, sample) -> list[str]:
+    try:
+        den = registry.make_denoiser(name)
+        out = np.asarray(den(sample.points, sample.dim, seed=0))
+        again = np.asarray(den(sample.points, sample.dim, seed=0))
+    except Exception as exc:  # noqa: BLE001
+        return [f"denoiser {name}: raised {type(exc).__name__}: {str(exc)[:200]}"]
+    problems = []
+    if out.shape != np.shape(sample.points) or not np.issubdtype(out.dtype, np.floating) or not np.isfinite(out).all():
+        problems.append(f"denoiser {name}: want a finite float array of shape {np.shape(sample.points)}, got "
+                        f"{out.dtype} {out.shape}")
+    elif not np.array_equal(out, again):
+        problems.append(f"denoiser {name}: two calls with seed 0 gave different clouds")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="colosseum-contract", description=__doc__.splitlines()[0])
     ap.add_argument("--skip", default="", help="comma-separated methods not to run")
@@ -105,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
 
     assert callable(results.load)
     skip = {s for s in args.skip.split(",") if s}
-    datasets, methods = registry.list_datasets(), registry.list_methods()
+    datasets, methods, denoisers = registry.list_datasets(), registry.list_methods(), registry.list_denoisers()
     print(f"{len(datasets)} datasets: {', '.join(datasets)}")
     print(f"{len(methods)} methods: {', '.join(methods)}")
+    print(f"{len(denoisers)} denoisers: {', '.join(denoisers)}")
     problems = [f"plugin {f.path.name} failed to import: {f.error.splitlines()[0]}" for f in registry.failed_plugins()]
     problems += check_lookup_errors(registry) + check_geometry(geometry)
     samples = {}
@@ -129,10 +146,15 @@ def main(argv: list[str] | None = None) -> int:
             found = check_method(registry, name, probe)
             problems += found
             print(f"  {name}: {'ok' if not found else 'PROBLEM'} in {time.perf_counter() - t0:.1f} s")
+        for name in denoisers:
+            t0 = time.perf_counter()
+            found = check_denoiser(registry, name, probe)
+            problems += found
+            print(f"  denoiser {name}: {'ok' if not found else 'PROBLEM'} in {time.perf_counter() - t0:.1f} s")
     for p in problems:
         print("PROBLEM:", p)
     print(f"contract: {len(problems)} problems; {len(samples)}/{len(datasets)} datasets drawn, "
-          f"{len(methods) - len(skip & set(methods))}/{len(methods)} methods run")
+          f"{len(methods) - len(skip & set(methods))}/{len(methods)} methods and {len(denoisers)} denoisers run")
     return 1 if problems else 0
 
 

@@ -12,4 +12,5 @@ HOME = Path(os.environ.get("COLOSSEUM_HOME", Path(__file__).resolve().parent.par
 CONFIGS = HOME / "configs"
 METHODS = HOME / "methods"
 DATASETS = HOME / "datasets"
+DENOISERS = HOME / "denoisers"
 RESULTS = HOME / "results"

@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 
 from . import codehash, paths
-from .contract import Estimate, Sample, validate_estimate, validate_inputs, validate_sample
+from .contract import Estimate, Sample, validate_denoised, validate_estimate, validate_inputs, validate_sample
 from .params import ParamError, ParamType, coerce_seed, signature_types
 
-METHOD, DATASET = "method", "dataset"
+METHOD, DATASET, DENOISER = "method", "dataset", "denoiser"
+#: The denoiser that leaves the cloud as it is: reserved, no plugin, no code of its own.
+NO_DENOISER = "none"
 #: Parameters the runner fills from the sample instead of the config (never part of a cell's identity).
 RUNNER_FILLED = ("truth",)
 
@@ -56,6 +58,8 @@ class Entry:
     defaults: Mapping[str, Any]
     types: Mapping[str, ParamType] = field(default_factory=dict)
     filled_by_runner: tuple[str, ...] = ()
+    #: methods only: whether the runner may ask it for a neighbourhood of rows to smooth results (smooth_t)
+    smoothable: bool = True
 
     def code_hash(self) -> str:
         """Hash of the plugin file's import closure: the file and every project module it reaches."""
@@ -114,13 +118,33 @@ class Method:
         return validate_estimate(out, idx.shape, f"method {self.name!r}")
 
 
-_ENTRIES: dict[str, dict[str, Entry]] = {METHOD: {}, DATASET: {}}
+@dataclass(frozen=True)
+class Denoiser:
+    """A configured denoiser: `denoiser(points, dim, seed=0)` returns the cloud moved toward its manifold,
+    checked: the same shape, finite, and the same rows in the same order."""
+
+    name: str
+    params: Mapping[str, Any]
+    entry: Entry | None = field(default=None, repr=False)
+
+    def __call__(self, points: Any, dim: int, seed: int = 0) -> np.ndarray:
+        pts, _, d = validate_inputs(points, np.zeros(1, dtype=np.int64), dim)
+        if self.entry is None:  # "none"
+            return pts
+        out = self.entry.func(pts, d, seed=coerce_seed(seed), **self.params)
+        return validate_denoised(out, pts, f"denoiser {self.name!r}")
+
+
+_ENTRIES: dict[str, dict[str, Entry]] = {METHOD: {}, DATASET: {}, DENOISER: {}}
 _FAILED: dict[Path, FailedPlugin] = {}
 _LOADED_FILES: set[Path] = set()
 _EXTRA_DIRS: list[Path] = []
 
 
-def _register(kind: str, name: str, filled: tuple[str, ...]):
+def _register(kind: str, name: str, filled: tuple[str, ...], smoothable: bool = True):
+    if kind == DENOISER and name == NO_DENOISER:
+        raise ValueError(f"denoiser name {NO_DENOISER!r} is reserved for leaving the cloud as it is")
+
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         defaults = _schema(kind, name, func, filled)
         types = signature_types(func, list(defaults), defaults)
@@ -134,18 +158,26 @@ def _register(kind: str, name: str, filled: tuple[str, ...]):
         if old is not None and old.source != source:
             raise ValueError(f"{kind} {name!r} is registered twice: in {old.source} and in {source}")
         _ENTRIES[kind][name] = Entry(kind, name, func, source, MappingProxyType(defaults),
-                                     MappingProxyType(types), filled)
+                                     MappingProxyType(types), filled, smoothable)
         return func
 
     return decorator
 
 
-def register_method(name: str, *, needs_truth: bool = False):
+def register_method(name: str, *, needs_truth: bool = False, smoothable: bool = True):
     """Register `func(points, eval_idx, dim, *, seed, **params)` as method `name`.
 
     needs_truth: the runner passes the sample's true curvature as `truth=` (the oracle only).
+    smoothable: False declines result smoothing (smooth_t > 0), which evaluates a whole neighbourhood of
+    rows around each evaluation row: for methods whose cost per row makes that unaffordable.
     """
-    return _register(METHOD, name, ("truth",) if needs_truth else ())
+    return _register(METHOD, name, ("truth",) if needs_truth else (), smoothable)
+
+
+def register_denoiser(name: str):
+    """Register `func(points, dim, *, seed, **params) -> points` as denoiser `name`: it returns an array of the
+    same shape, the same rows in the same order, moved toward the manifold."""
+    return _register(DENOISER, name, ())
 
 
 def register_dataset(name: str):
@@ -156,12 +188,12 @@ def register_dataset(name: str):
 def _schema(kind: str, name: str, func: Callable[..., Any], filled: tuple[str, ...]) -> dict[str, Any]:
     sig = inspect.signature(func)
     params = list(sig.parameters.values())
-    if kind == METHOD:
-        positional = [p.name for p in params[:3]]
-        if positional != ["points", "eval_idx", "dim"]:
-            raise TypeError(f"method {name!r} must take (points, eval_idx, dim, *, seed, ...), "
-                            f"got {positional}")
-        params = params[3:]
+    leading = {METHOD: ["points", "eval_idx", "dim"], DENOISER: ["points", "dim"]}.get(kind, [])
+    if leading:
+        positional = [p.name for p in params[:len(leading)]]
+        if positional != leading:
+            raise TypeError(f"{kind} {name!r} must take ({', '.join(leading)}, *, seed, ...), got {positional}")
+        params = params[len(leading):]
     names = {p.name for p in params}
     if "seed" not in names:
         raise TypeError(f"{kind} {name!r} must take a keyword argument `seed`")
@@ -200,8 +232,8 @@ def plugin_dirs() -> list[Path]:
     env = [Path(s).expanduser().resolve()
            for s in os.environ.get("COLOSSEUM_PLUGIN_DIRS", "").split(os.pathsep) if s]
     out: list[Path] = []
-    for d in [paths.DATASETS, paths.METHODS, *env, *_EXTRA_DIRS]:
-        for sub in (d, d / "datasets", d / "methods"):
+    for d in [paths.DATASETS, paths.METHODS, paths.DENOISERS, *env, *_EXTRA_DIRS]:
+        for sub in (d, d / "datasets", d / "methods", d / "denoisers"):
             if sub.is_dir() and sub not in out:
                 out.append(sub)
     return out
@@ -256,6 +288,12 @@ def list_datasets() -> list[str]:
     return sorted(_ENTRIES[DATASET])
 
 
+def list_denoisers() -> list[str]:
+    """Every registered denoiser, "none" (the cloud as it is) first."""
+    _discover()
+    return [NO_DENOISER, *sorted(_ENTRIES[DENOISER])]
+
+
 def entry(kind: str, name: str) -> Entry:
     """The registry entry for `name`; ValueError listing the known names when there is none."""
     _discover()
@@ -267,6 +305,16 @@ def entry(kind: str, name: str) -> Entry:
                 f"{f.path.name} ({f.error.splitlines()[0]})" for f in _FAILED.values())
         raise ValueError(msg)
     return table[name]
+
+
+def make_denoiser(name: str, **params: Any) -> Denoiser:
+    """A configured denoiser ("none" leaves the cloud as it is); unknown names or parameters raise ValueError."""
+    if name == NO_DENOISER:
+        if params:
+            raise ParamError(f"denoiser {NO_DENOISER!r} takes no parameters, got {sorted(params)}")
+        return Denoiser(NO_DENOISER, MappingProxyType({}))
+    e = entry(DENOISER, name)
+    return Denoiser(name=name, params=MappingProxyType(e.bind(params)), entry=e)
 
 
 def make_method(name: str, **params: Any) -> Method:

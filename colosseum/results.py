@@ -151,7 +151,9 @@ def stale_cells(df: pd.DataFrame, plugin_dirs=()) -> list[str]:
     the code recorded in the cell; cells whose plugin file cannot be found are not judged."""
     if "code.files" not in df or df.empty:
         return []
-    cells = df.drop_duplicates("cell_id")[["cell_id", "code.files", "code.dataset", "code.method"]]
+    if "code.denoise" not in df:
+        df = df.assign(**{"code.denoise": ""})
+    cells = df.drop_duplicates("cell_id")[["cell_id", "code.files", "code.dataset", "code.method", "code.denoise"]]
     current: dict[str, str | None] = {}
 
     def now(label: str) -> str | None:
@@ -166,7 +168,7 @@ def stale_cells(df: pd.DataFrame, plugin_dirs=()) -> list[str]:
             closures = json.loads(files) if isinstance(files, str) and files else {}
         except ValueError:
             continue
-        for part, code in zip(("dataset", "method"), codes):
+        for part, code in zip(("dataset", "method", "denoise"), codes):
             first = (closures.get(part) or [None])[0]
             if first is not None and now(first) not in (None, code):
                 out.append(cid)
@@ -174,18 +176,29 @@ def stale_cells(df: pd.DataFrame, plugin_dirs=()) -> list[str]:
     return out
 
 
+def _varying(df: pd.DataFrame, by: str, prefix: str) -> np.ndarray:
+    """`name(p=v, ...)` per row: the `by` column with the `prefix` parameters that vary within its groups."""
+    label = df[by].astype(str).to_numpy(dtype=object).copy()
+    for name, g in df.groupby(by, sort=False):
+        cols = [c for c in g.columns if c.startswith(prefix) and g[c].astype(str).nunique() > 1]
+        if cols:
+            parts = g[cols].astype(str).apply(lambda r: ", ".join(f"{c[len(prefix):]}={v}" for c, v in r.items()),
+                                              axis=1)
+            label[df.index.get_indexer(g.index)] = (f"{name}(" + parts + ")").to_numpy()
+    return label
+
+
 def add_variants(df: pd.DataFrame) -> pd.DataFrame:
-    """Add `variant`: the method's name, followed by the parameters that vary among that method's cells in
-    this table, e.g. `dc_mioflattener(rfae_stage=False)`. Leaderboards group by it, so two settings of
-    one method are never pooled."""
-    df = df.copy() if "variant" in df else df
-    variant = df["method"].astype(str).to_numpy(dtype=object).copy()
-    for method, g in df.groupby("method", sort=False):
-        cols = [c for c in g.columns if c.startswith("method.") and g[c].astype(str).nunique() > 1]
-        if not cols:
-            continue
-        parts = g[cols].astype(str).apply(lambda r: ", ".join(f"{c[7:]}={v}" for c, v in r.items()), axis=1)
-        variant[df.index.get_indexer(g.index)] = (f"{method}(" + parts + ")").to_numpy()
+    """Add `variant`: the method's name with the parameters that vary among that method's cells in this
+    table, e.g. `dc_mioflattener(rfae_stage=False)`, after the denoiser when there is one (`mls+sritharan`)
+    and with the result smoothing when it is on. Leaderboards group by it: no two pipelines are pooled."""
+    variant = _varying(df, "method", "method.")
+    if "denoise" in df and (df["denoise"] != "none").any():
+        denoiser = _varying(df, "denoise", "denoise.")
+        variant = np.where(df["denoise"].to_numpy() == "none", variant, denoiser + "+" + variant)
+    if "smooth_t" in df and (df["smooth_t"].fillna(0) > 0).any():
+        t = df["smooth_t"].fillna(0).astype(int).to_numpy()
+        variant = np.where(t > 0, variant + " smooth_t=" + t.astype(str), variant)
     df["variant"] = variant
     return df
 

@@ -80,8 +80,11 @@ def compute(spec: CellSpec, opts: settings.Settings) -> dict[str, Any]:
 
 
 def code_files(spec: CellSpec) -> dict[str, list[str]]:
-    return {"dataset": registry.entry(registry.DATASET, spec.dataset).code_files(),
-            "method": registry.entry(registry.METHOD, spec.method).code_files()}
+    files = {"dataset": registry.entry(registry.DATASET, spec.dataset).code_files(),
+             "method": registry.entry(registry.METHOD, spec.method).code_files()}
+    if spec.denoise != registry.NO_DENOISER:
+        files["denoise"] = registry.entry(registry.DENOISER, spec.denoise).code_files()
+    return files
 
 
 def _note(spec: CellSpec, status: str, t0: float, error: str = "", old_status: str | None = None) -> None:

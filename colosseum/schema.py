@@ -28,7 +28,9 @@ FIXED: dict[str, pa.DataType] = {
     "status": pa.string(), "error": pa.string(), "error_type": pa.string(), "phase": pa.string(),
     "traceback": pa.string(), "runtime_s": pa.float64(), "dataset_s": pa.float64(),
     "dim": pa.int64(), "n_points": pa.int64(), "ambient_dim": pa.int64(), "zero_tol": pa.float64(),
-    "spec": pa.string(), "code.dataset": pa.string(), "code.method": pa.string(), "code.files": pa.string(),
+    "denoise": pa.string(), "smooth_t": pa.int64(), "denoise_s": pa.float64(),
+    "spec": pa.string(), "code.dataset": pa.string(), "code.method": pa.string(), "code.denoise": pa.string(),
+    "code.files": pa.string(),
     "started_at": pa.string(), "finished_at": pa.string(),
 }
 #: Columns that vary within a cell (one value per evaluation point); all others are constant over a cell.
@@ -151,20 +153,23 @@ def cell_table(spec: Any, payload: Mapping[str, Any], *, run_id: str, started_at
         "status": str(payload["status"]), "error": str(payload.get("error", "")),
         "error_type": str(payload.get("error_type", "")), "phase": str(payload.get("phase", "")),
         "traceback": str(payload.get("traceback", "")), "runtime_s": number("runtime_s"),
-        "dataset_s": number("dataset_s"), "dim": payload.get("dim"), "n_points": payload.get("n_points"),
+        "dataset_s": number("dataset_s"), "denoise": spec.denoise, "smooth_t": int(spec.smooth_t),
+        "denoise_s": number("denoise_s"), "dim": payload.get("dim"), "n_points": payload.get("n_points"),
         "ambient_dim": payload.get("ambient_dim"),
         "zero_tol": float(payload.get("zero_tol", spec.dataset_params.get("zero_tol", 0.0)) or 0.0),
         "spec": text(spec.to_dict()), "code.dataset": spec.code.get("dataset", ""),
-        "code.method": spec.code.get("method", ""), "code.files": text(dict(code_files or {})),
+        "code.method": spec.code.get("method", ""), "code.denoise": spec.code.get("denoise", ""), "code.files": text(dict(code_files or {})),
         "started_at": started_at, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     types: dict[str, pa.DataType] = dict(FIXED)
     for kind, name, params in (("dataset", spec.dataset, spec.dataset_params),
-                               ("method", spec.method, spec.method_params)):
+                               ("method", spec.method, spec.method_params),
+                               ("denoiser", spec.denoise, spec.denoise_params)):
         declared = _param_types(kind, name)
         for k, v in params.items():
             dtype, value = param_column(declared.get(k) or param_type(None, v), v)
-            cols[f"{kind}.{k}"], types[f"{kind}.{k}"] = value, dtype
+            col = f"{'denoise' if kind == 'denoiser' else kind}.{k}"
+            cols[col], types[col] = value, dtype
     for k, v in payload.get("meta", {}).items():
         if k not in cols:
             types[k], cols[k] = meta_column(v)

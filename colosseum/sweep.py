@@ -33,13 +33,16 @@ def spec_from_config(cfg: DictConfig) -> CellSpec:
     what is wrong."""
     registry.add_plugin_dirs(list(settings.plugin_dirs_of(cfg.get("plugin_dirs"))))
     parts = {}
-    for group in ("dataset", "method"):
+    for group in ("dataset", "method", "denoise"):
         node = OmegaConf.to_container(cfg[group], resolve=True) if group in cfg else None
+        if group == "denoise" and node is None:
+            node = {"name": registry.NO_DENOISER}
         if not isinstance(node, dict) or "name" not in node:
             raise ValueError(f"config group `{group}` has no `name`; choose one with {group}=<name>")
         parts[group] = node
-    dname, mname = parts["dataset"].pop("name"), parts["method"].pop("name")
-    return CellSpec.create(dname, parts["dataset"], mname, parts["method"], cfg.get("seed", 0))
+    dname, mname, nname = (parts[g].pop("name") for g in ("dataset", "method", "denoise"))
+    return CellSpec.create(dname, parts["dataset"], mname, parts["method"], cfg.get("seed", 0),
+                           denoise=nname, denoise_params=parts["denoise"], smooth_t=cfg.get("smooth_t", 0))
 
 
 def is_multirun_basic(config: DictConfig) -> bool:

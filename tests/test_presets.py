@@ -14,7 +14,7 @@ from colosseum import paths, registry, results, sweep
 
 PRESETS = sorted(p.stem for p in (paths.CONFIGS / "experiment").glob("*.yaml"))
 #: Studies of a few methods name them; every battery takes every method with a config.
-NAMED_METHODS = {"flattening"}
+NAMED_METHODS = {"flattening", "denoise"}
 
 
 def _params(name: str) -> dict[str, list[str]]:
