@@ -5,10 +5,17 @@ form in that frame is B_ab = R^-T_ai R^-T_bj P_N d_i d_j F with P_N = I - QQ^T, 
     S = |sum_a B_aa|^2 - sum_ab |B_ab|^2          (Gauss equation, contracted).
 This is exact for any d and D, tilted or not: no graph or zero-gradient assumption.
 Computed in float64 (x64 is switched on for these computations only).
+
+Compilation: an embedding given as a `Family` member (a family function of (theta, u) and its parameters)
+shares one compilation per geometric function, family and batch shape with every other member, so a
+dataset that draws a new surface per seed compiles once per process instead of once per draw. A plain
+closure is compiled on each call.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +27,33 @@ Embedding = Callable[[jax.Array], jax.Array]
 CHUNK = 16_384
 #: Members per compiled call of scalar_curvature_family (hangs were seen at 10k members under load).
 FAMILY_CHUNK = 2_048
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """The member `theta` of a family of immersions: u -> family(theta, u). `family` must be one function
+    object for the whole family (module level, or cached per shape), `theta` a 1-D parameter array."""
+
+    family: Callable[[jax.Array, jax.Array], jax.Array]
+    theta: np.ndarray
+
+    def __call__(self, u: jax.Array) -> jax.Array:
+        return self.family(jnp.asarray(self.theta, dtype=u.dtype), u)
+
+
+@functools.lru_cache(maxsize=256)
+def _family_kernel(fn: Callable, family: Callable):
+    """fn(member, v) vectorised over v and compiled once for the family (theta a traced argument)."""
+    return jax.jit(jax.vmap(lambda th, v: fn(lambda w: family(th, w), v), in_axes=(None, 0)))
+
+
+def batched(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding) -> Callable[[jax.Array], jax.Array]:
+    """u (m, d) -> fn(embed, u_i) stacked, compiled once per family when `embed` is a Family member."""
+    if isinstance(embed, Family):
+        kernel = _family_kernel(fn, embed.family)
+        theta = jnp.asarray(np.asarray(embed.theta, dtype=np.float64))
+        return lambda u: kernel(theta, u)
+    return jax.jit(jax.vmap(lambda v: fn(embed, v)))
 
 
 def _frame(embed: Embedding, u: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -55,7 +89,7 @@ def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding
         if arr.ndim not in (1, 2):
             raise ValueError(f"u must have shape (d,) or (m, d), got {arr.shape}")
         batch = arr[None] if arr.ndim == 1 else arr
-        compiled = jax.jit(jax.vmap(lambda v: fn(embed, v)))
+        compiled = batched(fn, embed)
         # blocks below 25,000 rows: jaxlib 0.10's batched LAPACK kernels can deadlock above that on 2 threads
         out = np.concatenate([np.asarray(compiled(batch[i:i + CHUNK]), dtype=np.float64)
                               for i in range(0, batch.shape[0], CHUNK)])
@@ -92,6 +126,29 @@ def scalar_curvature_family(family: Callable[[jax.Array, jax.Array], jax.Array],
         pts = jnp.asarray(np.asarray(u, dtype=np.float64))
         if pts.ndim == 1:
             pts = jnp.broadcast_to(pts, (theta.shape[0], pts.shape[0]))
-        fn = jax.jit(jax.vmap(lambda th, v: _scalar_curvature_at(lambda w: family(th, w), v)))
+        fn = _family_batch(family)
         return np.concatenate([np.asarray(fn(theta[i:i + FAMILY_CHUNK], pts[i:i + FAMILY_CHUNK]), dtype=np.float64)
                                for i in range(0, theta.shape[0], FAMILY_CHUNK)])
+
+
+@functools.lru_cache(maxsize=64)
+def _family_batch(family: Callable):
+    return jax.jit(jax.vmap(lambda th, v: _scalar_curvature_at(lambda w: family(th, w), v)))
+
+
+def _jacobian_at(embed: Embedding, u: jax.Array) -> jax.Array:
+    return jax.jacfwd(embed)(u)
+
+
+def _point_at(embed: Embedding, u: jax.Array) -> jax.Array:
+    return embed(u)
+
+
+def points(embed: Embedding, u) -> np.ndarray:
+    """embed at each row of u (m, d): (m, D), float64."""
+    return _pointwise(_point_at, embed, np.atleast_2d(np.asarray(u, dtype=np.float64)))
+
+
+def jacobians(embed: Embedding, u) -> np.ndarray:
+    """Jacobians (m, D, d) of embed at the rows of u, float64."""
+    return _pointwise(_jacobian_at, embed, np.atleast_2d(np.asarray(u, dtype=np.float64)))

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from .cells import CellSpec
@@ -80,10 +81,16 @@ def worker_env(threads: int | None) -> dict[str, str]:
     """The worker's environment, fixed before its JAX starts (XLA reads its flags only at start-up).
 
     XLA:CPU's Eigen thread pool is switched off: on 2 cores its batched LAPACK calls can deadlock
-    (seen with jaxlib 0.10 in scalar-curvature batches). `threads` caps OpenMP/BLAS threads.
+    (seen with jaxlib 0.10 in scalar-curvature batches; the flag concerns the CPU backend only, a GPU is
+    used as JAX finds it). `threads` caps OpenMP/BLAS threads.
     """
     env = dict(os.environ)
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    # compiled XLA programs persist across workers and runs (equinox's runtime checks become NaN instead of
+    # host callbacks, which would make diffrax's solves uncacheable)
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path.home() / ".cache" / "colosseum" / "jax"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+    env.setdefault("EQX_ON_ERROR", "nan")
     flags = [f for f in env.get("XLA_FLAGS", "").split() if "multi_thread_eigen" not in f]
     env["XLA_FLAGS"] = " ".join([*flags, "--xla_cpu_multi_thread_eigen=false"])
     if threads:

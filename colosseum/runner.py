@@ -46,19 +46,24 @@ def last_session() -> Session | None:
 
 def run_cell(cfg: DictConfig) -> str:
     """Compute (or skip) the cell of one composed config; returns its status ("cached" if skipped)."""
-    t0 = time.monotonic()
-    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
         opts = settings.from_config(cfg)
         spec = sweep.spec_from_config(cfg)
     except Exception as exc:  # noqa: BLE001 - validated up front; only a job outside a session gets here
         console.print(f"[bold red]config error[/]: {escape(str(exc))}", highlight=False)
         return Status.ERROR.value
+    return run_spec(spec, opts)
+
+
+def run_spec(spec: CellSpec, opts: settings.Settings, worker: isolation.CellWorker | None = None) -> str:
+    """Compute (or skip) one cell into its file, in `worker` (default: this process's worker)."""
+    t0 = time.monotonic()
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     old = store.cell_outcome(opts.run_dir, spec.cell_id)
     if not opts.needs_run(None if old is None else old[0]):
         _note(spec, CACHED, t0, old_status=old[0])
         return CACHED
-    payload = compute(spec, opts)
+    payload = compute(spec, opts, worker)
     table = schema.cell_table(spec, payload, run_id=opts.run_dir.name, started_at=started_at,
                               provenance=provenance(), code_files=code_files(spec))
     store.write_cell(opts.run_dir, spec.cell_id, table)
@@ -68,15 +73,24 @@ def run_cell(cfg: DictConfig) -> str:
     return str(payload["status"])
 
 
-def compute(spec: CellSpec, opts: settings.Settings) -> dict[str, Any]:
-    """The cell's payload, computed in the worker process (or here with isolation=inline)."""
+def compute(spec: CellSpec, opts: settings.Settings, worker: isolation.CellWorker | None = None) -> dict[str, Any]:
+    """The cell's payload, computed in a worker process (or here with isolation=inline)."""
     if opts.isolation == "inline":
         return compute_cell(spec)
     try:
-        return isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell, opts.memory_limit_gb).run(
-            spec, opts.timeout_s)
+        worker = worker or isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell, opts.memory_limit_gb)
+        return worker.run(spec, opts.timeout_s)
     except Exception as exc:  # noqa: BLE001 - the worker could not even start: this cell's error
         return failure(Status.ERROR, exc, phase="dataset")
+
+
+#: The cells of the current sweep by their job's overrides, as validated before it started
+#: (the cell launcher runs these instead of composing every job again).
+_PLANNED: dict[tuple[str, ...], tuple[DictConfig, CellSpec]] = {}
+
+
+def planned(overrides) -> tuple[DictConfig, CellSpec] | None:
+    return _PLANNED.get(tuple(overrides))
 
 
 def code_files(spec: CellSpec) -> dict[str, list[str]]:
@@ -114,6 +128,9 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
     except ValueError as exc:
         raise Abort(2, str(exc)) from None
     specs, problems = sweep.validate(jobs)
+    _PLANNED.clear()
+    if not problems:
+        _PLANNED.update({tuple(j.overrides): (j.config, spec) for j, spec in zip(jobs, specs)})
     if problems:
         for line in problems:
             console.print(f"[bold red]invalid[/] {escape(line)}", highlight=False)
@@ -128,7 +145,8 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
     _SESSION = session = Session(run_dir=opts.run_dir, total=len(specs))
     console.print(f"colosseum: {len(specs)} cell(s) → {opts.run_dir}", highlight=False)
     session.start_bar()
-    if "BasicLauncher" not in str(config.hydra.launcher.get("_target_", "BasicLauncher")):
+    target = str(config.hydra.launcher.get("_target_", "BasicLauncher"))
+    if "BasicLauncher" not in target and "CellLauncher" not in target:
         pending = {}
         for spec in specs:  # jobs run in other processes: count the finished ones from their files
             old = store.cell_outcome(opts.run_dir, spec.cell_id)
@@ -154,7 +172,17 @@ def finish() -> None:
         frame = results.load(session.run_dir, cells=session.cell_ids)
         print_leaderboard(results.leaderboard(frame, by=("variant",)).rename(columns={"variant": "method"}),
                           title=f"Leaderboard — {len(set(session.cell_ids))} cells of {session.run_dir.name}")
+        console.print(cpu_by_method(frame), highlight=False)
     console.print(session.summary(), highlight=False)
+
+
+def cpu_by_method(frame) -> str:
+    """One line: the CPU seconds of this sweep's cells by method (draw, denoising and method together)."""
+    cells = frame.drop_duplicates("cell_id")
+    parts = [c for c in ("dataset_s", "denoise_s", "runtime_s") if c in cells]
+    seconds = cells[parts].fillna(0.0).sum(axis=1).groupby(cells["method"]).sum().sort_values(ascending=False)
+    total = float(seconds.sum())
+    return "CPU by method: " + ", ".join(f"{m} {s:.0f} s" for m, s in seconds.items()) + f" (total {total:.0f} s)"
 
 
 def _guarded(step, *args) -> None:

@@ -150,11 +150,9 @@ def interior_rows(boundary_distance: np.ndarray, margin: float, count: int, rng:
 
 def evaluate(embed: Embedding, u: np.ndarray) -> np.ndarray:
     """embed applied to each row of u, in float64, as a numpy array (N, k)."""
-    import jax
-    import jax.numpy as jnp
+    from .geometry import points
 
-    with jax.enable_x64(True):
-        return np.asarray(jax.jit(jax.vmap(embed))(jnp.asarray(u, dtype=jnp.float64)), dtype=np.float64)
+    return points(embed, u)
 
 
 NOISE_SCALES = ("absolute", "diameter")

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .geometry import Embedding
@@ -40,9 +38,9 @@ def orthonormal_frames(jacobians: np.ndarray) -> np.ndarray:
 
 def jacobians(embed: Embedding, u: np.ndarray) -> np.ndarray:
     """Jacobians (m, D, d) of `embed` at the rows of u (m, d), by jax.jacfwd in float64."""
-    with jax.enable_x64(True):
-        jac = jax.jit(jax.vmap(jax.jacfwd(embed)))(jnp.asarray(np.atleast_2d(np.asarray(u, dtype=np.float64))))
-        return np.asarray(jac, dtype=np.float64)
+    from .geometry import jacobians as _jacobians
+
+    return _jacobians(embed, u)
 
 
 def tangent_frames(embed: Embedding, u: np.ndarray) -> np.ndarray:

@@ -83,7 +83,8 @@ def parallel_cells(cfg: Any) -> int:
             launcher = HydraConfig.get().launcher if HydraConfig.initialized() else None
         except Exception:  # noqa: BLE001
             launcher = None
-    n = launcher.get("n_jobs") if launcher is not None and "joblib" in str(launcher.get("_target_", "")) else None
+    target = str(launcher.get("_target_", "")) if launcher is not None else ""
+    n = launcher.get("n_jobs") if ("joblib" in target.lower() or "CellLauncher" in target) else None
     try:
         return max(1, int(n)) if n is not None and int(n) > 0 else (os.cpu_count() or 1) if n == -1 else 1
     except (TypeError, ValueError):

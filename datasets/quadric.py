@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from colosseum.domains import Box
-from colosseum.geometry import scalar_curvature_family
+from colosseum.geometry import Family, batched, scalar_curvature_family
 from colosseum.params import Count, NonNegative, NonNegativeInt, PointCount, Positive, Range, signature_types
 from colosseum.registry import register_dataset
 from colosseum.sampling import (
@@ -106,14 +106,11 @@ def quadric_family(dim: int, codim: int, cubic: bool = False):
     return family
 
 
-def quadric_embed(surface: QuadricSurface):
-    """The embedding x -> F(x) of a drawn surface (jax-traceable, float64 inside x64 contexts)."""
+def quadric_embed(surface: QuadricSurface) -> Family:
+    """The embedding x -> F(x) of a drawn surface: a member of its (dim, codim) family, so that every
+    surface of a battery shares the compiled geometry (truth, volume element, Jacobians)."""
     codim, dim = surface.linear.shape
-    family, theta = quadric_family(dim, codim, surface.has_cubic), surface.theta()
-
-    def embed(x):
-        return family(jnp.asarray(theta, dtype=x.dtype), x)
-    return embed
+    return Family(quadric_family(dim, codim, surface.has_cubic), surface.theta())
 
 
 def _candidates(rng: np.random.Generator, n: int, dim: int, codim: int, eig_min: float, eig_max: float,
@@ -232,13 +229,17 @@ def _validate(p: dict) -> None:
                          "points; raise n_points or lower min_per_direction")
 
 
+def _point_and_jacobian(embed, v):
+    return embed(v), jax.jacfwd(embed)(v)
+
+
 def _probe(embed, rows: int):
     """u (m <= rows, d) -> (F(u) (m, D), Jacobians (m, D, d)), float64, by one compiled call.
 
     Inputs are padded to `rows` rows so that the vertices and every draw of the cloud share a
     single compilation.
     """
-    fn = jax.jit(jax.vmap(lambda v: (embed(v), jax.jacfwd(embed)(v))))
+    fn = batched(_point_and_jacobian, embed)
 
     def probe(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = np.asarray(u, dtype=np.float64)

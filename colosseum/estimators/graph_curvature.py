@@ -114,18 +114,21 @@ def lazy_measure(graph: KnnGraph, u: int, alpha: float) -> tuple[np.ndarray, np.
     return np.append(nb, u), np.append(p, alpha)
 
 
-def ollivier_ricci_edges(graph: KnnGraph, u: int, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Ollivier-Ricci curvature of every edge at node u: (neighbour rows, kappa per edge).
+def ollivier_ricci_edges(graph: KnnGraph, u: int, alpha: float = 0.5,
+                         above: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Ollivier-Ricci curvature of every edge at node u: (neighbour rows, kappa per edge); with `above`,
+    of the edges to neighbours v > u only (each edge of the graph once, over all u).
 
     Dijkstra runs from the support of m_u only, each source s truncated at the largest distance a
     transport plan can need from it (d(s, t) <= l(s, u) + l(u, y) + l(y, t) for t in supp m_y), so the
     costs are exact. One exact EMD per edge.
     """
     nbrs, lens = graph.neighbours(u)
-    if nbrs.size == 0:
-        return nbrs, np.zeros(0)
+    todo = np.flatnonzero(nbrs > u) if above else np.arange(nbrs.size)
+    if todo.size == 0:
+        return nbrs[todo], np.zeros(0)
     src, a = lazy_measure(graph, u, alpha)
-    reach = max(float(lens[e]) + float(graph.neighbours(int(y))[1].max()) for e, y in enumerate(nbrs))
+    reach = max(float(lens[e]) + float(graph.neighbours(int(nbrs[e]))[1].max()) for e in todo)
     to_u = np.append(lens, 0.0)  # l(s, u) for s in src (u last)
     D = np.full((src.size, graph.n), np.inf)
     order = np.argsort(to_u, kind="stable")
@@ -133,16 +136,26 @@ def ollivier_ricci_edges(graph: KnnGraph, u: int, alpha: float = 0.5) -> tuple[n
         if part.size:
             D[part] = shortest_paths(graph, src[part], (float(to_u[part].max()) + reach) * (1 + 1e-9))
     pos_u = src.size - 1
-    kappa = np.zeros(nbrs.size)
-    for e, y in enumerate(nbrs):
+    kappa = np.zeros(todo.size)
+    for out, e in enumerate(todo):
+        y = nbrs[e]
         d_uy = D[pos_u, y]
         if d_uy < ZERO_LENGTH * graph.scale * 10:
             continue  # duplicate points: curvature 0, as GRC
         tgt, b = lazy_measure(graph, int(y), alpha)
         # the marginals are exact by construction: skip POT's checks and dual centring
         w1 = ot.emd2(a, b, D[:, tgt], check_marginals=False, center_dual=False)
-        kappa[e] = 1.0 - float(w1) / d_uy
-    return nbrs, kappa
+        kappa[out] = 1.0 - float(w1) / d_uy
+    return nbrs[todo], kappa
+
+
+def ollivier_ricci_all_edges(graph: KnnGraph, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, kappa) of every edge u < v of the graph, each computed once."""
+    us, vs, ks = [], [], []
+    for u in range(graph.n):
+        v, k = ollivier_ricci_edges(graph, u, alpha, above=True)
+        us.append(np.full(v.size, u)), vs.append(v), ks.append(k)
+    return np.concatenate(us), np.concatenate(vs), np.concatenate(ks)
 
 
 def forman_edges(graph: KnnGraph, rows, weighted: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
