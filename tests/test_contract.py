@@ -1,6 +1,8 @@
 """The public contract of docs/DESIGN.md holds for every registered dataset and method (`make contract`)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import run_cli
 
@@ -11,7 +13,10 @@ def test_the_contract_checker_finds_no_problem(tmp_path):
     out = run_cli(cwd=tmp_path, script="colosseum-contract", timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "contract: 0 problems" in out.stdout
-    assert "methods run" in out.stdout and "0/" not in out.stdout.split("contract:")[1].split("datasets")[0]
+    summary = re.search(r"(\d+)/(\d+) datasets drawn, (\d+)/(\d+) methods and (\d+) denoisers run", out.stdout)
+    assert summary, out.stdout[-2000:]
+    drawn, datasets, ran, methods, denoisers = map(int, summary.groups())
+    assert drawn == datasets > 0 and ran == methods > 0 and denoisers > 0
 
 
 BROKEN = """
