@@ -117,10 +117,13 @@ def main() -> int:
     dims = [2] if args.quick else [int(x) for x in args.dims.split(",")]
 
     sys.path.insert(0, str(ROOT))
+    import jax
     import numpy as np
 
     from colosseum import registry
 
+    dev = jax.devices()[0]
+    print(f"device: {dev.platform} ({dev.device_kind}), jax {jax.__version__}, {os.cpu_count()} cpus", flush=True)
     known = set(registry.list_methods())
     methods = [m for m in args.methods.split(",") if m in known]
     missing = [m for m in args.methods.split(",") if m not in known]

@@ -13,6 +13,7 @@ import argparse
 import os
 import time
 
+import jax
 import numpy as np
 
 from colosseum import registry
@@ -28,7 +29,9 @@ def main() -> None:
     ap.add_argument("--n-points", type=int, default=2000)
     args = ap.parse_args()
     s = registry.make_dataset("sphere_cap", seed=0, dim=2, n_points=args.n_points, cap_angle=1.5, n_eval=8)
-    print(f"sphere cap d=2, N={args.n_points}; cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}")
+    dev = jax.devices()[0]
+    print(f"sphere cap d=2, N={args.n_points}; device {dev.platform} ({dev.device_kind}), cpus={os.cpu_count()}, "
+          f"load={os.getloadavg()[0]:.1f}")
     print(f"{'space':>13} {'n':>5} {'first (compile) s':>18} {'per point s (runs)':>30} {'train s':>8} {'steps':>6}")
     for size in [int(x) for x in args.sizes.split(",")]:
         settings = flattened.FlattenSettings(neighbourhood=size)
