@@ -25,6 +25,7 @@ bench: $(STAMP)  ## speed and peak memory next to the peers: diffusion package, 
 	$(PY) bench/bench_diffusion.py $(BENCH)
 	$(PY) bench/bench_flattening.py
 	$(PY) bench/bench_graph.py
+	$(PY) bench/bench_denoisers.py
 
 contract: $(STAMP)  ## the public contract of docs/DESIGN.md, checked on every registered dataset and method
 	$(VENV)/bin/colosseum-contract
