@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,19 +21,22 @@ from . import registry
 from .params import ParamType, Range, coerce_seed
 
 
-def _canonical(value: Any) -> Any:
-    """A parameter value in a form that hashes the same on every machine (floats by repr, keys sorted)."""
+def _canonical(value: Any, in_list: bool = False) -> Any:
+    """A parameter value in a form that hashes the same on every machine (floats by repr, keys sorted).
+
+    One computation, one form: -0.0 is 0.0, and inside a list a number is a number whatever its Python type
+    (`[1, 2]` and `[1.0, 2]` are one value; a list parameter's declared element type is applied before)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, np.integer)) and not in_list:
         return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        f = float(value) + 0.0  # -0.0 + 0.0 is 0.0
         return repr(f) if math.isfinite(f) else str(f)
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
+        return [_canonical(v, in_list=True) for v in value]
     return str(value)
 
 
@@ -42,23 +45,37 @@ def digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(_canonical(obj), sort_keys=True).encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CellSpec:
     """What to compute; parameters are complete (registry defaults filled in), typed and plain Python.
 
-    code: the code hash of each part ("dataset", "method"), from the registry at creation."""
+    code: the code hash of each part ("dataset", "method", "denoise"): the import closure of its plugin file.
+    reads: {file label: content digest} of the further project and plugin files the parts were seen to read
+    when they ran (`colosseum.trace`: a data file beside a method, a module reached by attribute or importlib);
+    empty for most cells. Both are part of `cell_id`, and two specs are equal exactly when their ids are."""
 
     dataset: str
     dataset_params: Mapping[str, Any]
     method: str
     method_params: Mapping[str, Any]
     seed: int
-    code: Mapping[str, str] = field(default_factory=dict, compare=False)
+    code: Mapping[str, str] = field(default_factory=dict)
     #: the denoiser applied to the cloud before the method ("none": the cloud as drawn) and its parameters
     denoise: str = registry.NO_DENOISER
     denoise_params: Mapping[str, Any] = field(default_factory=dict)
     #: diffusion steps of result smoothing over the cloud's kNN graph (0: none)
     smooth_t: int = 0
+    reads: Mapping[str, str] = field(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CellSpec) and self.cell_id == other.cell_id
+
+    def __hash__(self) -> int:
+        return hash(self.cell_id)
+
+    def with_reads(self, reads: Mapping[str, str]) -> CellSpec:
+        """The same cell with these further files read (their labels and digests) in its identity."""
+        return replace(self, reads=dict(sorted(reads.items())))
 
     @classmethod
     def create(cls, dataset: str, dataset_params: Mapping[str, Any], method: str,
@@ -106,7 +123,7 @@ class CellSpec:
 
     @property
     def cell_id(self) -> str:
-        return digest({"key": self.key, "code": self.code})
+        return digest({"key": self.key, "code": self.code, **({"reads": self.reads} if self.reads else {})})
 
     @property
     def draw_key(self) -> str:
@@ -140,13 +157,14 @@ class CellSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "dataset_params": dict(self.dataset_params), "method": self.method,
                 "method_params": dict(self.method_params), "seed": self.seed, "code": dict(self.code),
-                "denoise": self.denoise, "denoise_params": dict(self.denoise_params), "smooth_t": self.smooth_t}
+                "denoise": self.denoise, "denoise_params": dict(self.denoise_params), "smooth_t": self.smooth_t,
+                **({"reads": dict(self.reads)} if self.reads else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CellSpec:
         return cls(d["dataset"], dict(d["dataset_params"]), d["method"], dict(d["method_params"]), int(d["seed"]),
                    dict(d.get("code", {})), d.get("denoise", registry.NO_DENOISER), dict(d.get("denoise_params", {})),
-                   int(d.get("smooth_t", 0)))
+                   int(d.get("smooth_t", 0)), dict(d.get("reads", {})))
 
     def manifest_entry(self) -> dict[str, Any]:
         """What a manifest records of this cell."""

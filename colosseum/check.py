@@ -1,13 +1,16 @@
 """`colosseum-check RUN_DIR [--fix]`: is a run complete and clean, and if not, what is wrong with it.
 
 Every cell file is verified: readable, holding the columns of a cell, its `cell_id` column equal to its
-file name, and that id equal to the one its stored spec (configuration and code hashes) gives. Listed:
-missing cells (current versions some manifest expects, without a file), failed cells (error, timeout),
-corrupt files (unreadable or inconsistent), superseded versions (kept on purpose), stale cells (computed
-by code that has changed since) and stray temporary files of interrupted writes. `--fix` moves corrupt
-files and stray temporary files into RUN_DIR/corrupt/ (it never deletes anything), so that rerunning the
-sweep recomputes those cells. Exit status 0 only when the run is complete and clean (nothing missing,
-failed or corrupt, no stray files), else 1; 2 when RUN_DIR is not a run.
+file name, its key the one the manifests give that id, and that id equal to the one its stored spec
+(configuration, code hashes and the files it read) gives. Listed: missing cells (current versions some
+manifest expects, without a file), failed cells (error, timeout), corrupt files (unreadable or
+inconsistent), malformed manifests (skipped by every reader), superseded versions (kept on purpose), stale
+cells (computed by code, or with a file they read, that has changed since) and stray temporary files of
+interrupted writes. Which version of a cell is current is decided as every reader decides it
+(`colosseum.store.current_versions`). `--fix` moves corrupt cell files, malformed manifests and stray
+temporary files into RUN_DIR/corrupt/ (it never deletes anything), so that rerunning the sweep recomputes
+those cells. Exit status 0 only when the run is complete and clean (nothing missing, failed or corrupt, no
+malformed manifest, no stray files), else 1; 2 when RUN_DIR is not a run.
 """
 from __future__ import annotations
 
@@ -34,16 +37,17 @@ class Findings:
     superseded: list[str] = field(default_factory=list)       # cell ids
     stale: list[str] = field(default_factory=list)            # cell ids
     temporary: list[str] = field(default_factory=list)        # file names
+    malformed: dict[str, str] = field(default_factory=dict)   # manifest file name -> what is wrong
 
     @property
     def clean(self) -> bool:
-        return not (self.corrupt or self.missing or self.failed or self.temporary)
+        return not (self.corrupt or self.missing or self.failed or self.temporary or self.malformed)
 
 
-def _verify(path: Path) -> tuple[str | None, dict | None]:
-    """(problem or None, first row) of one cell file."""
+def _verify(path: Path, key: str | None) -> tuple[str | None, dict | None]:
+    """(problem or None, first row) of one cell file (`key`: the key the manifests give its id)."""
     try:
-        table = store.read_table(path)
+        table = store.read_table(path, key=key)
     except store.CorruptCell as exc:
         return str(exc).split(": ", 1)[-1], None
     absent = [c for c in REQUIRED if c not in table.column_names]
@@ -64,45 +68,42 @@ def _verify(path: Path) -> tuple[str | None, dict | None]:
 def check(run_dir: str | Path) -> Findings:
     run = Path(run_dir)
     out = Findings()
+    expected = store.expected_versions(run)
+    out.malformed = dict(expected.malformed)
+    key_of = expected.key_of()
     rows = {}
     for path in store.cell_files(run):
         out.files += 1
-        problem, row = _verify(path)
+        problem, row = _verify(path, key_of.get(path.stem))
         if problem is not None:
             out.corrupt[path.name] = problem
         else:
             rows[path.stem] = row
-    expected = store.expected_versions(run)
-    current = set(expected.current.values())
-    newest: dict[str, tuple[str, str]] = {}
-    for cid, row in rows.items():  # keys in no manifest: the newest version is current
-        key = row["cell_key"]
-        if key not in expected.current and (key not in newest or row["finished_at"] > newest[key][0]):
-            newest[key] = (row["finished_at"], cid)
-    current |= {cid for _, cid in newest.values()}
+    current, superseded = store.current_versions(
+        expected, {cid: (str(r["cell_key"]), str(r["finished_at"])) for cid, r in rows.items()})
     out.missing = [expected.labels[k] for k, cid in expected.current.items() if cid not in rows]
-    out.failed = sorted(cid for cid in current if cid in rows and rows[cid]["status"] in FAILED)
-    out.superseded = sorted(set(rows) - current)
+    out.failed = sorted(cid for cid in current if rows[cid]["status"] in FAILED)
+    out.superseded = sorted(superseded)
     out.temporary = [p.name for p in store.temporary_files(run)]
-    if rows:
+    if current:
         import pandas as pd
 
         from .results import stale_cells
 
-        frame = pd.DataFrame([{**rows[c], "cell_id": c} for c in current if c in rows])
-        if len(frame):
-            plugin_dirs = [d for m in store.read_manifests(run) for d in m.plugin_dirs]
-            out.stale = sorted(stale_cells(frame, plugin_dirs))
+        frame = pd.DataFrame([{**rows[c], "cell_id": c} for c in current])
+        out.stale = sorted(stale_cells(frame, store.plugin_dirs_of_run(run)))
     return out
 
 
 def fix(run_dir: str | Path, findings: Findings) -> list[Path]:
-    """Move corrupt cell files and stray temporary files into RUN_DIR/corrupt/ (never deleting one)."""
+    """Move corrupt cell files, malformed manifests and stray temporary files into RUN_DIR/corrupt/ (never
+    deleting one)."""
     run = Path(run_dir)
     aside = run / store.QUARANTINE
     moved = []
-    for name in [*findings.corrupt, *findings.temporary]:
-        src = run / store.CELLS / name
+    for folder, name in [*((store.CELLS, n) for n in (*findings.corrupt, *findings.temporary)),
+                         *((store.MANIFESTS, n) for n in findings.malformed)]:
+        src = run / folder / name
         if not src.exists():
             continue
         aside.mkdir(exist_ok=True)
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.run_dir}: {found.files} cell files")
     _show("corrupt (unreadable or inconsistent; --fix moves them aside, a rerun recomputes them)",
           [f"{k}: {v}" for k, v in found.corrupt.items()], limit)
+    _show("malformed manifests (skipped by every reader; --fix moves them aside)",
+          [f"{k}: {v}" for k, v in found.malformed.items()], limit)
     _show("missing (expected by the newest manifest, no file)", found.missing, limit)
     _show("failed (status error or timeout; rerun=failed recomputes them)", found.failed, limit)
     _show("stray temporary files of interrupted writes", found.temporary, limit)
@@ -151,5 +154,6 @@ def main(argv: list[str] | None = None) -> None:
         found = check(args.run_dir)
     print(f"colosseum-check: {'complete and clean' if found.clean else 'NOT complete and clean'}"
           f" ({len(found.missing)} missing, {len(found.failed)} failed, {len(found.corrupt)} corrupt, "
+          f"{len(found.malformed)} malformed manifest(s), "
           f"{len(found.temporary)} temporary, {len(found.stale)} stale, {len(found.superseded)} superseded)")
     sys.exit(0 if found.clean else 1)

@@ -10,6 +10,59 @@ from . import paths
 
 #: What `colosseum` with no arguments runs: a small default benchmark (configs/experiment/quick.yaml).
 DEFAULT_ARGS = ["+experiment=quick"]
+#: Overrides that only change how a run is done, not what it computes: `colosseum` given only these runs the
+#: default benchmark with them (`colosseum dry_run=true`, `colosseum run_name=x timeout_s=60`).
+SETTINGS = ("run_name", "run_dir", "rerun", "timeout_s", "memory_gb", "isolation", "plugin_dirs",
+            "threads_per_cell", "dry_run")
+
+
+def _only_settings(args: list[str]) -> bool:
+    """Whether every argument sets a run setting or a Hydra option (no dataset, method, preset or sweep)."""
+    keys = [a.partition("=")[0].lstrip("+~") for a in args if not a.startswith("-")]
+    flags = [a for a in args if a.startswith("-")]
+    return not flags and all(k in SETTINGS or (k.startswith("hydra.") and "launcher" not in k) for k in keys)
+
+
+def _precheck(args: list[str]) -> str | None:
+    """One line saying why Hydra would refuse these overrides (a misspelt key or group choice, a value its
+    grammar rejects), or None. Hydra prints such errors over several lines and exits 1; a sweep that cannot
+    even be composed is invalid like any other (exit 2, nothing computed)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    overrides = [a for a in args if not a.startswith("-")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        primary = [o.input_line for o in parsed if not (multirun and o.is_sweep_override())]
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(paths.CONFIGS), version_base="1.3"):
+            compose("config", overrides=primary)
+    except OverrideParseException as exc:
+        bad = str(exc).strip().splitlines()[0].split(": ", 1)[-1]
+        return (f"invalid override {bad!r}: not in Hydra's override grammar (key=value with plain ASCII; "
+                "https://hydra.cc/docs/advanced/override_grammar/basic)")
+    except (HydraException, OmegaConfBaseException) as exc:
+        text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        cause = str(exc.__cause__).strip().splitlines()[0] if exc.__cause__ is not None and str(exc.__cause__) else ""
+        if text and text[0].startswith("Could not override"):
+            return f"invalid override: {text[0].rstrip('.')}: {cause or ' '.join(text[1:2])}"
+        if len(text) > 1 and text[1].startswith("Available options"):
+            options = []
+            for line in text[2:]:
+                if line.endswith(":"):  # the search path follows the options
+                    break
+                options.append(line)
+            return f"invalid override: {text[0].split(': ', 1)[-1]}; {text[1]} {', '.join(options)}"
+        return f"invalid override: {text[0] if text else type(exc).__name__}"
+    except Exception:  # noqa: BLE001 - anything else is Hydra's to report as it runs
+        return None
+    finally:
+        GlobalHydra.instance().clear()
+    return None
 
 
 def main() -> None:
@@ -21,13 +74,19 @@ def main() -> None:
 
     from . import runner
 
-    if len(sys.argv) == 1:
-        sys.argv.extend(DEFAULT_ARGS)
+    if _only_settings(sys.argv[1:]):
+        sys.argv[1:1] = DEFAULT_ARGS
     bad = [a for a in sys.argv[1:] if _escapes_config_tree(a)]
     if bad:
         print(f"colosseum: {bad[0]!r}: a preset is a name inside the config tree (configs/experiment/ or a plugin "
               "config folder), not a path", file=sys.stderr)
         sys.exit(2)
+    if not any(a in ("--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "-sc")
+               for a in sys.argv[1:]):
+        problem = _precheck(sys.argv[1:])
+        if problem:
+            print(f"colosseum: {problem}; nothing was computed", file=sys.stderr)
+            sys.exit(2)
     app = hydra.main(config_path=str(paths.CONFIGS), config_name="config", version_base="1.3")(runner.task)
     try:
         app()

@@ -3,20 +3,30 @@
 `compute_cell` never raises for a failing dataset or method: its payload's status says what happened
 (`colosseum.status.Status`), with the error's type, message and traceback tail. The runner calls it in
 a worker process (`colosseum.isolation`) so that a hung or crashing cell cannot take the sweep with it.
+
+The payload also says what computed it: `code_ran`, the code hash of each part from the bytes this
+process executed (`colosseum.sources`), and `reads`, the files beyond those static closures that the
+parts were seen to read while they ran (`colosseum.trace`), with their digests. The runner files the cell
+under the id these give, never under a planned id they contradict.
+
+Every stage (draw, denoiser, method) starts from a fixed global random state (NumPy's and Python's),
+drawn from the cell, so a method that uses it gives the same value whatever ran before it in the worker.
 """
 from __future__ import annotations
 
 import json
+import random
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import registry
-from .cells import CellSpec
+from . import codehash, registry, sources, trace
+from .cells import CellSpec, digest
 from .contract import Sample, SkipCell
 from .status import Status
 
@@ -30,6 +40,45 @@ SAMPLE_CACHE_SIZE = 32
 _DENOISED: OrderedDict[str, np.ndarray] = OrderedDict()
 #: The memory limit of this process (set by the cell worker), named in the rows of cells that hit it.
 MEMORY_LIMIT_GB: float | None = None
+#: Files each plugin ((kind, name)) was seen to read while it ran in this process. A call served from a
+#: cache (a reused draw, an already compiled function) runs less of its code than the first, so what one
+#: call read counts for every later cell of that plugin here.
+_READ: dict[tuple[str, str], set[Path]] = {}
+
+
+def fixed_global_state(*parts: Any) -> None:
+    """Seed NumPy's and Python's global generators from `parts`: a stage never sees what ran before it."""
+    s = int(digest({"global_random_state": list(parts)}), 16)
+    np.random.seed(s % 2**32)
+    random.seed(s)
+
+
+def _stage(kind: str, name: str, seed_parts: tuple, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """call(*args, **kwargs), one stage of a cell, from a fixed global random state, recording what it read."""
+    fixed_global_state(kind, *seed_parts)
+    rec = trace.Recorder(registry.user_plugin_dirs())
+    try:
+        with rec:
+            return call(*args, **kwargs)
+    finally:
+        _READ.setdefault((kind, name), set()).update(rec.files())
+
+
+def identity_ran(spec: CellSpec) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """What computed the cell in this process: (code hash of each part from the bytes executed, {label:
+    digest} of the further files its plugins were seen to read, {part: labels} of who read them)."""
+    parts = [(registry.DATASET, spec.dataset, "dataset"), (registry.METHOD, spec.method, "method")]
+    if spec.denoise != registry.NO_DENOISER:
+        parts.append((registry.DENOISER, spec.denoise, "denoise"))
+    code, static = {}, set()
+    for kind, name, part in parts:
+        source = registry.entry(kind, name).source
+        code[part] = codehash.code_hash(source, view=sources.view)
+        static.update(codehash.closure(source, view=sources.view))
+    dirs = registry.user_plugin_dirs()
+    by_part = {part: sorted(_READ.get((kind, name), set()) - static) for kind, name, part in parts}
+    reads = trace.digests(sorted({f for files in by_part.values() for f in files}), dirs, view=sources.view)
+    return code, reads, {part: [codehash.label(f, dirs) for f in files] for part, files in by_part.items() if files}
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -74,7 +123,8 @@ def draw_sample(spec: CellSpec) -> Sample:
     if key in _SAMPLES:
         _SAMPLES.move_to_end(key)
         return _SAMPLES[key]
-    sample = registry.make_dataset(spec.dataset, seed=spec.seed, **spec.dataset_params)
+    sample = _stage(registry.DATASET, spec.dataset, (key,), registry.make_dataset, spec.dataset, seed=spec.seed,
+                    **spec.dataset_params)
     for arr in (sample.points, sample.eval_idx, sample.curvature):
         if isinstance(arr, np.ndarray):
             arr.setflags(write=False)  # shared by the cells that reuse it
@@ -99,7 +149,8 @@ def denoised_points(spec: CellSpec, sample: Sample) -> np.ndarray:
     if key in _DENOISED:
         _DENOISED.move_to_end(key)
         return _DENOISED[key]
-    out = registry.make_denoiser(spec.denoise, **spec.denoise_params)(sample.points, sample.dim, spec.denoise_seed)
+    denoiser = registry.make_denoiser(spec.denoise, **spec.denoise_params)
+    out = _stage(registry.DENOISER, spec.denoise, (key,), denoiser, sample.points, sample.dim, spec.denoise_seed)
     out.setflags(write=False)
     return _remember(_DENOISED, key, out)
 
@@ -112,8 +163,13 @@ def run_method(spec: CellSpec, points: np.ndarray, sample: Sample):
     if "truth" in entry.filled_by_runner:
         params["truth"] = sample.curvature
     method = registry.make_method(spec.method, **params)
+
+    def estimate(rows):
+        return _stage(registry.METHOD, spec.method, (spec.key,), method.estimate, points, rows, sample.dim,
+                      seed=spec.method_seed)
+
     if not spec.smooth_t:
-        return method.estimate(points, sample.eval_idx, sample.dim, seed=spec.method_seed)
+        return estimate(sample.eval_idx)
     from . import smoothing
     from .contract import Estimate
 
@@ -123,7 +179,7 @@ def run_method(spec: CellSpec, points: np.ndarray, sample: Sample):
     if "truth" in entry.filled_by_runner:
         raise SkipCell(f"method {spec.method!r} sees the truth of the evaluation rows only: it cannot be smoothed")
     rows, A = smoothing.neighbourhood(points, sample.eval_idx, spec.smooth_t)
-    wide = method.estimate(points, rows, sample.dim, seed=spec.method_seed)
+    wide = estimate(rows)
     at = np.searchsorted(rows, sample.eval_idx)
     diagnostics = {k: v[at] for k, v in wide.diagnostics.items()}
     diagnostics["unsmoothed"] = wide.values[at]
@@ -133,11 +189,21 @@ def run_method(spec: CellSpec, points: np.ndarray, sample: Sample):
 
 
 def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = None) -> dict[str, Any]:
-    """Draw the dataset, run the method, return a payload of plain arrays and scalars.
+    """Draw the dataset, run the method, return a payload of plain arrays and scalars, with the identity of
+    what ran (`code_ran`, `reads`).
 
     `report("sample", info)` is called as soon as the sample exists, so a caller that later kills
     a hung method still knows the evaluation rows and the truth.
     """
+    payload = _compute(spec, report)
+    try:
+        payload["code_ran"], payload["reads"], payload["reads_by"] = identity_ran(spec)
+    except Exception:  # noqa: BLE001 - a plugin that cannot be looked up has failed already: the plan stands
+        payload["code_ran"], payload["reads"], payload["reads_by"] = {}, {}, {}
+    return payload
+
+
+def _compute(spec: CellSpec, report: Callable[[str, dict], None] | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         sample = draw_sample(spec)

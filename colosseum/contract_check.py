@@ -77,10 +77,15 @@ def check_dataset(registry, name: str, n_points: int):
 
 def check_method(registry, name: str, sample) -> list[str]:
     kw = {"truth": sample.curvature} if "truth" in registry.entry("method", name).filled_by_runner else {}
+    from colosseum.compute import fixed_global_state
+
+    def once(method):  # as a cell runs it: from the same fixed global random state
+        fixed_global_state("method", name)
+        return np.asarray(method(sample.points, sample.eval_idx, sample.dim, seed=0))
+
     try:
         method = registry.make_method(name, **kw)
-        est = np.asarray(method(sample.points, sample.eval_idx, sample.dim, seed=0))
-        again = np.asarray(method(sample.points, sample.eval_idx, sample.dim, seed=0))
+        est, again = once(method), once(method)
     except Exception as exc:  # noqa: BLE001 - a SkipCell is a problem too: the contract says it runs
         return [f"method {name}: raised {type(exc).__name__}: {str(exc)[:200]}"]
     problems = []
@@ -88,17 +93,23 @@ def check_method(registry, name: str, sample) -> list[str]:
         problems.append(f"method {name}: want a float array of shape {np.shape(sample.eval_idx)}, got "
                         f"{est.dtype} {est.shape}")
     elif not np.array_equal(est, again, equal_nan=True):
-        problems.append(f"method {name}: two calls with seed 0 gave different estimates")
+        problems.append(f"method {name}: two runs of one cell gave different estimates (seed 0, the same fixed "
+                        "global random state): a method must be a pure function of its inputs and seed")
     if kw and not np.allclose(est, sample.curvature):
         problems.append(f"method {name}: did not return the truth it was given")
     return problems
 
 
 def check_denoiser(registry, name: str, sample) -> list[str]:
+    from colosseum.compute import fixed_global_state
+
+    def once(den):
+        fixed_global_state("denoiser", name)
+        return np.asarray(den(sample.points, sample.dim, seed=0))
+
     try:
         den = registry.make_denoiser(name)
-        out = np.asarray(den(sample.points, sample.dim, seed=0))
-        again = np.asarray(den(sample.points, sample.dim, seed=0))
+        out, again = once(den), once(den)
     except Exception as exc:  # noqa: BLE001
         return [f"denoiser {name}: raised {type(exc).__name__}: {str(exc)[:200]}"]
     problems = []
@@ -106,7 +117,8 @@ def check_denoiser(registry, name: str, sample) -> list[str]:
         problems.append(f"denoiser {name}: want a finite float array of shape {np.shape(sample.points)}, got "
                         f"{out.dtype} {out.shape}")
     elif not np.array_equal(out, again):
-        problems.append(f"denoiser {name}: two calls with seed 0 gave different clouds")
+        problems.append(f"denoiser {name}: two runs of one cell gave different clouds (seed 0, the same fixed "
+                        "global random state)")
     return problems
 
 

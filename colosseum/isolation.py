@@ -5,18 +5,23 @@ talking over a socket pair; it works the same inside joblib/loky, submitit and R
 across cells, so JAX is imported once per worker, not once per cell. It leads its own process group, so
 whatever a method starts is ended with it:
 
-- a cell past `timeout_s` (status `timeout`), or a worker that dies, ends the whole group (no orphans);
+- a cell past `timeout_s` (status `timeout`), or a worker that dies, ends the whole group (no orphans), and
+  every descendant of the worker that left the group (`setsid`, a double fork): the worker is their
+  subreaper (Linux), so they stay its descendants and are found and killed with it;
 - the worker's data size is capped at `memory_gb` (RLIMIT_DATA): an allocation past it raises inside the
   method (MemoryError in NumPy, RESOURCE_EXHAUSTED in XLA) and the cell ends as an `error` row that names
   memory, while the sweep carries on;
 - a worker killed by a signal (SIGSEGV, SIGKILL, ...) or exiting on its own gives an `error` row with the
   signal's name or the exit code and the last lines the worker wrote to stderr;
-- when the launching process dies, the worker notices within a second and ends its group.
+- when the launching process dies, the worker notices within a second and ends its group;
+- whatever the worker prints, the launcher keeps only the last STDERR_BYTES of it.
+
+The worker loads the project's modules through `colosseum.sources`, which records the bytes each was
+executed from: the payload of a cell names the code that really ran (`compute.identity_ran`).
 """
 from __future__ import annotations
 
 import atexit
-import collections
 import json
 import os
 import signal
@@ -29,13 +34,57 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from . import paths
 from .cells import CellSpec
 from .compute import compute_cell, failure
 from .status import Status
 
 STARTUP_TIMEOUT_S = 300.0
-#: Lines of the worker's stderr kept for the row of a worker that dies.
+#: Lines of the worker's stderr kept for the row of a worker that dies, and the bytes read to find them.
 STDERR_LINES = 40
+STDERR_BYTES = 64 * 1024
+#: How the worker starts: load colosseum/sources.py by path and install its recording finder before the
+#: package is imported, then run this module (argv: sources.py, roots as JSON, then this module's own).
+BOOT = ("import importlib.util, json, runpy, sys\n"
+        "spec = importlib.util.spec_from_file_location('colosseum.sources', sys.argv[1])\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "sys.modules['colosseum.sources'] = module\n"
+        "module.install(json.loads(sys.argv[2]))\n"
+        "del sys.argv[1:3]\n"
+        "runpy.run_module('colosseum.isolation', run_name='__main__', alter_sys=True)\n")
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living descendant of `pid` (from /proc; empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL every descendant of `pid` (a few passes: one may fork while it is being killed)."""
+    for _ in range(3):
+        found = descendants(pid)
+        if not found:
+            return
+        for child in found:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _serve(conn, plugin_dirs: list[str], memory_bytes: int) -> None:  # runs in the worker
@@ -121,7 +170,8 @@ class CellWorker:
         self.memory_gb = memory_gb
         self._proc: Any = None
         self._conn: Any = None
-        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+        self._stderr = bytearray()
+        self._stderr_lock = threading.Lock()
 
     @property
     def settings(self) -> tuple:
@@ -130,34 +180,50 @@ class CellWorker:
     def _start(self) -> None:
         mine, theirs = socket.socketpair()
         memory = int(self.memory_gb * 2**30) if self.memory_gb else 0
+        roots = [str(paths.HOME), *self.plugin_dirs]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "colosseum.isolation", str(theirs.fileno()), json.dumps(self.plugin_dirs),
-             str(memory), str(os.getpid())],
+            [sys.executable, "-c", BOOT, str(Path(__file__).with_name("sources.py")), json.dumps(roots),
+             str(theirs.fileno()), json.dumps(self.plugin_dirs), str(memory), str(os.getpid())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=worker_env(self.threads), start_new_session=True)
         theirs.close()
         self._conn = Connection(mine.detach())
-        self._stderr.clear()
+        with self._stderr_lock:
+            self._stderr.clear()
         threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True,
                          name="colosseum-worker-stderr").start()
         atexit.register(self.close)
         # start-up (interpreter, JAX, plugins) is not part of any cell's time limit
         if not self._conn.poll(STARTUP_TIMEOUT_S) or self._conn.recv()[0] != "ready":
-            self._kill()
+            self.kill()
             raise RuntimeError(f"the cell worker did not start within {STARTUP_TIMEOUT_S} s")
 
     def _drain(self, pipe) -> None:
-        """Keep the last lines of the worker's stderr (however much it writes: the pipe never fills)."""
-        for raw in iter(pipe.readline, b""):
-            self._stderr.append(raw.decode(errors="replace").rstrip("\n"))
+        """Keep the last STDERR_BYTES of the worker's stderr, read in chunks: however much it writes, with
+        or without newlines, the pipe never fills and this process never holds more."""
+        fd = pipe.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            with self._stderr_lock:
+                self._stderr += chunk
+                del self._stderr[:-STDERR_BYTES]
         pipe.close()
 
     def stderr_tail(self) -> str:
-        return "\n".join(self._stderr)
+        with self._stderr_lock:
+            text = bytes(self._stderr).decode(errors="replace")
+        return "\n".join(text.splitlines()[-STDERR_LINES:])
 
-    def _kill(self) -> None:
-        """End the worker and everything it started (its process group)."""
+    def kill(self) -> None:
+        """End the worker and everything it started: its descendants (those that left its process group
+        included), then its process group."""
         if self._proc is not None:
+            kill_tree(self._proc.pid)
             try:
                 os.killpg(self._proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -170,6 +236,10 @@ class CellWorker:
             self._conn.close()
         self._proc = self._conn = None
 
+    def restart(self) -> None:
+        """End this worker now; the next cell starts a fresh one, which loads the files as they are then."""
+        self.kill()
+
     def _died(self, partial: dict[str, Any]) -> dict[str, Any]:
         proc = self._proc
         code = proc.poll() if proc is not None else None
@@ -178,7 +248,7 @@ class CellWorker:
                 code = proc.wait(2)
             except subprocess.TimeoutExpired:
                 pass
-        self._kill()
+        self.kill()
         time.sleep(0.05)  # let the stderr reader take the last lines
         tail = self.stderr_tail()
         hint = (f"; it may have run out of memory (memory_gb={self.memory_gb:g})"
@@ -189,7 +259,7 @@ class CellWorker:
 
     def run(self, spec: CellSpec, timeout_s: float) -> dict[str, Any]:
         if self._proc is None or self._proc.poll() is not None:
-            self._kill()
+            self.kill()
             try:
                 self._start()
             except (RuntimeError, EOFError, OSError) as exc:
@@ -205,7 +275,7 @@ class CellWorker:
             try:
                 ready = remaining > 0 and self._conn.poll(remaining)
                 if not ready:
-                    self._kill()
+                    self.kill()
                     return {**partial, **failure(Status.TIMEOUT, message=f"cell exceeded timeout_s={timeout_s:g}",
                                                  phase="method" if partial else "dataset")}
                 kind, info = self._conn.recv()
@@ -223,7 +293,7 @@ class CellWorker:
                 self._proc.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        self._kill()
+        self.kill()
 
 
 _WORKER: CellWorker | None = None
@@ -249,7 +319,19 @@ def shutdown() -> None:
 
 
 def _end_group(*_: Any) -> None:  # runs in the worker
+    kill_tree(os.getpid())
     os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _adopt_orphans() -> None:  # runs in the worker
+    """Become the subreaper of what the methods start, so that a grandchild whose parent exits (a double
+    fork) stays a descendant of this worker, where `kill_tree` finds it (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _watch_parent(parent: int) -> None:  # runs in the worker
@@ -269,5 +351,6 @@ def _watch_parent(parent: int) -> None:  # runs in the worker
 
 
 if __name__ == "__main__":
+    _adopt_orphans()
     _watch_parent(int(sys.argv[4]))
     _serve(Connection(int(sys.argv[1])), json.loads(sys.argv[2]), int(sys.argv[3]))

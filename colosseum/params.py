@@ -7,6 +7,8 @@ A parameter's type comes from its annotation, or from its default when it has no
     match: Literal["trajectory", "time"] = "time"      # one of two strings
     ambient_dim: int | None = None                     # an integer or null
     rotate = True                                      # no annotation: the default's type, bool
+    radii: list[float] = [1.0, 0.5]                    # a list of finite numbers ([1, 2] is [1.0, 2.0])
+    dims = [2, 1]                                      # no annotation: a list of the default's element type
 
 Override values are coerced and checked with `ParamType.coerce` before a cell's identity is computed,
 so `300` and `300.0` for an integer are the same cell, and `true` for an integer, `abc`, `300.5`,
@@ -76,15 +78,24 @@ _BASES = (bool, int, float, str)
 
 @dataclass(frozen=True)
 class ParamType:
-    """What one parameter accepts. base: bool, int, float, str, or object (anything, stored as JSON);
-    choices: the allowed values (from Literal); range: bounds of a number; optional: None allowed."""
+    """What one parameter accepts. base: bool, int, float, str, list (of `item`), or object (anything,
+    stored as JSON); choices: the allowed values (from Literal); range: bounds of a number (of each item of
+    a list); optional: None allowed."""
 
     base: type
     choices: tuple[Any, ...] | None = None
     range: Range | None = None
     optional: bool = False
+    #: lists only: the type of every item (bool, int, float or str)
+    item: type | None = None
 
     def describe(self) -> str:
+        if self.base is list:
+            text = "a list of " + {bool: "booleans", int: "integers", float: "finite numbers", str: "strings"}[
+                self.item or str]
+            if self.range is not None and self.range.describe():
+                text += " " + self.range.describe()
+            return text + (" or null" if self.optional else "")
         if self.choices is not None:
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         else:
@@ -100,6 +111,11 @@ class ParamType:
             if self.optional or self.base is object:
                 return None
             raise ParamError(f"{where} expects {self.describe()}, got null")
+        if self.base is list:
+            items = [_coerce_base(self.item, v) for v in value] if isinstance(value, (list, tuple)) else [_REJECT]
+            if any(v is _REJECT or (self.range is not None and v not in self.range) for v in items):
+                raise ParamError(f"{where} expects {self.describe()}, got {_show(value)}")
+            return items
         out = _coerce_base(self.base, value)
         if out is _REJECT:
             raise ParamError(f"{where} expects {self.describe()}, got {_show(value)}")
@@ -150,9 +166,17 @@ def _plain(value: Any) -> Any:
         return value.item()
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ListConfig":
         return [_plain(v) for v in value]
     return value
+
+
+def _item_type(default: Any) -> type | None:
+    """The item type of a list default: float if any item is a float, else the items' one type; None if mixed."""
+    kinds = {type(v) for v in default}
+    if kinds <= {int, float} and float in kinds:
+        return float
+    return kinds.pop() if len(kinds) == 1 and next(iter(kinds)) in _BASES else None
 
 
 def param_type(annotation: Any, default: Any) -> ParamType:
@@ -164,7 +188,8 @@ def param_type(annotation: Any, default: Any) -> ParamType:
             return ParamType(object, optional=True)
         base = next((b for b in _BASES if type(default) is b), None)
         if base is None:
-            return ParamType(object)
+            item = _item_type(default) if isinstance(default, (list, tuple)) and default else None
+            return ParamType(list, item=item) if item is not None else ParamType(object)
         return ParamType(base)
     rng = None
     if typing.get_origin(annotation) is Annotated:
@@ -184,6 +209,14 @@ def param_type(annotation: Any, default: Any) -> ParamType:
         kinds = {type(c) for c in choices}
         base = kinds.pop() if len(kinds) == 1 and next(iter({type(c) for c in choices})) in _BASES else object
         return ParamType(base, tuple(choices), rng, optional)
+    if origin in (list, tuple) and typing.get_args(annotation):
+        item = typing.get_args(annotation)[0]
+        item_rng = None
+        if typing.get_origin(item) is Annotated:
+            item, *extras = typing.get_args(item)
+            item_rng = next((e for e in extras if isinstance(e, Range)), None)
+        if item in _BASES:
+            return ParamType(list, None, item_rng or rng, optional, item)
     if annotation in _BASES:
         return ParamType(annotation, None, rng, optional)
     return ParamType(object, None, rng, optional)

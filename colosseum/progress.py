@@ -28,7 +28,10 @@ from . import store
 from .status import FAILED, Status
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+#: How a cell of the sweep ended besides a Status: found done on disk, or computed and refused because the
+#: code that ran was not the code planned (nothing filed; `colosseum.identity`).
 CACHED = "cached"
+REFUSED = "refused"
 
 
 @dataclass
@@ -44,8 +47,8 @@ class Session:
     progress: Progress | None = None
     task: Any = None
     started: float = field(default_factory=time.monotonic)
-    #: cell_id -> (label, mtime of its file when the sweep began) for cells run in other processes
-    watch: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: cell_id -> (label, mtime of its file when the sweep began, key) for cells run in other processes
+    watch: dict[str, tuple[str, float, str]] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     watcher: threading.Thread | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,28 +82,36 @@ class Session:
 
     @property
     def failed(self) -> int:
-        """Failed cells of the requested sweep, computed now or found failed on disk."""
-        return sum(self.counts[s] for s in FAILED) + self.cached_failed
+        """Failed cells of the requested sweep: computed now or found failed on disk, refused, or without a
+        file at the end (a cell run elsewhere that was refused or lost)."""
+        return sum(self.counts[s] for s in FAILED) + self.cached_failed + self.counts[REFUSED] + self.unfinished
+
+    @property
+    def unfinished(self) -> int:
+        return len(self.watch) if self.watcher is not None else 0
 
     # ------------------------------------------------------------------ cells run elsewhere
 
-    def watch_files(self, pending: dict[str, str]) -> None:
-        """Count the cells `pending` (cell_id -> label) as their files are (re)written."""
-        for cid, label in pending.items():
+    def watch_files(self, pending: dict[str, tuple[str, str]]) -> None:
+        """Count the cells `pending` (cell_id -> (label, key)) as their files are (re)written."""
+        for cid, (label, key) in pending.items():
             path = store.cell_path(self.run_dir, cid)
-            self.watch[cid] = (label, path.stat().st_mtime_ns if path.exists() else -1)
+            self.watch[cid] = (label, path.stat().st_mtime_ns if path.exists() else -1, key)
         self.watcher = threading.Thread(target=self._watch, name="colosseum-progress", daemon=True)
         self.watcher.start()
 
-    def poll(self) -> None:
-        for cid, (label, mtime) in list(self.watch.items()):
-            path = store.cell_path(self.run_dir, cid)
-            if path.exists() and path.stat().st_mtime_ns != mtime:
-                done = store.cell_outcome(self.run_dir, cid)
+    def poll(self, amended: dict[str, str] | None = None) -> None:
+        """Count the watched cells whose files appeared (`amended`: {key: id} of cells filed under another id
+        than planned, because they read files the plan did not know)."""
+        for cid, (label, mtime, key) in list(self.watch.items()):
+            filed = (amended or {}).get(key, cid)
+            path = store.cell_path(self.run_dir, filed)
+            if path.exists() and (filed != cid or path.stat().st_mtime_ns != mtime):
+                done = store.cell_outcome(self.run_dir, filed)
                 if done is None:
                     continue
                 del self.watch[cid]
-                self.advance(cid, label, *done)
+                self.advance(filed, label, *done)
 
     def _watch(self) -> None:
         while not self.stop.wait(1.0):
@@ -110,13 +121,15 @@ class Session:
         if self.watcher is not None:
             self.stop.set()
             self.watcher.join()
-            self.poll()
+            self.poll(store.expected_versions(self.run_dir).current)
         if self.progress is not None:
             self.progress.stop()
 
     def summary(self) -> str:
         c = self.counts
         cached = f"{c[CACHED]} already done" + (f" ({self.cached_failed} of them failed)" if self.cached_failed else "")
+        refused = f", {c[REFUSED]} refused" if c[REFUSED] else ""
+        lost = f", {self.unfinished} without a file" if self.unfinished else ""
         return (f"colosseum: {sum(c.values())} cells: {c['ok']} ok, {cached}, {c['skipped']} skipped, "
-                f"{c['error']} error, {c['timeout']} timeout in {time.monotonic() - self.started:.1f} s "
-                f"→ {self.run_dir}")
+                f"{c['error']} error, {c['timeout']} timeout{refused}{lost} in "
+                f"{time.monotonic() - self.started:.1f} s → {self.run_dir}")

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from . import codehash, paths
+from . import codehash, paths, sources
 from .contract import Estimate, Sample, validate_denoised, validate_estimate, validate_inputs, validate_sample
 from .params import ParamError, ParamType, coerce_seed, signature_types
 
@@ -98,6 +98,12 @@ class Entry:
 class FailedPlugin:
     path: Path
     error: str
+    #: it registered a name another plugin file holds: an error for every sweep, not only for its own names
+    duplicate: bool = False
+
+
+class DuplicateName(ValueError):
+    """Two plugin files register the same name of one kind."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,8 @@ def _register(kind: str, name: str, filled: tuple[str, ...], smoothable: bool = 
         source = Path(inspect.getsourcefile(func) or "<unknown>").resolve()
         old = _ENTRIES[kind].get(name)
         if old is not None and old.source != source:
-            raise ValueError(f"{kind} {name!r} is registered twice: in {old.source} and in {source}")
+            raise DuplicateName(f"{kind} {name!r} is registered twice: in {old.source} and in {source}; "
+                                "rename one of them")
         _ENTRIES[kind][name] = Entry(kind, name, func, source, MappingProxyType(defaults),
                                      MappingProxyType(types), filled, smoothable)
         return func
@@ -227,12 +234,17 @@ def add_plugin_dirs(dirs: str | os.PathLike[str] | Iterable[str | os.PathLike[st
             _EXTRA_DIRS.append(p)
 
 
-def plugin_dirs() -> list[Path]:
-    """Every folder searched for plugins, built-in ones first."""
+def user_plugin_dirs() -> list[Path]:
+    """The plugin folders beyond the built-in ones: COLOSSEUM_PLUGIN_DIRS, then those added."""
     env = [Path(s).expanduser().resolve()
            for s in os.environ.get("COLOSSEUM_PLUGIN_DIRS", "").split(os.pathsep) if s]
+    return [*env, *(d for d in _EXTRA_DIRS if d not in env)]
+
+
+def plugin_dirs() -> list[Path]:
+    """Every folder searched for plugins, built-in ones first."""
     out: list[Path] = []
-    for d in [paths.DATASETS, paths.METHODS, paths.DENOISERS, *env, *_EXTRA_DIRS]:
+    for d in [paths.DATASETS, paths.METHODS, paths.DENOISERS, *user_plugin_dirs()]:
         for sub in (d, d / "datasets", d / "methods", d / "denoisers"):
             if sub.is_dir() and sub not in out:
                 out.append(sub)
@@ -248,18 +260,26 @@ def _plugin_files() -> list[Path]:
 
 
 def _load_file(path: Path) -> None:
+    """Execute a plugin file from bytes read once (recorded: `colosseum.sources`); a file that raises, or
+    registers a name another file holds, is a failed plugin and keeps none of its registrations."""
     tag = hashlib.sha256(str(path.parent).encode()).hexdigest()[:8]
     modname = f"colosseum_plugins.p{tag}.{path.stem}"
+    before = {kind: dict(table) for kind, table in _ENTRIES.items()}
     try:
         spec = importlib.util.spec_from_file_location(modname, path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[modname] = module
-        spec.loader.exec_module(module)
+        source = path.read_bytes()
+        sources.record(path, source)
+        exec(compile(source, str(path), "exec", dont_inherit=True), module.__dict__)
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not break listing
         sys.modules.pop(modname, None)
+        for kind, table in before.items():
+            _ENTRIES[kind] = table
         tail = traceback.format_exc(limit=-3)
-        _FAILED[path] = FailedPlugin(path, f"{type(exc).__name__}: {exc}\n{tail}")
+        _FAILED[path] = FailedPlugin(path, f"{type(exc).__name__}: {exc}\n{tail}",
+                                     duplicate=isinstance(exc, DuplicateName))
     finally:
         _LOADED_FILES.add(path)
 
@@ -274,6 +294,14 @@ def failed_plugins() -> list[FailedPlugin]:
     """Plugin files that could not be imported, with their errors."""
     _discover()
     return list(_FAILED.values())
+
+
+def check_duplicates() -> None:
+    """DuplicateName (one line naming both files) when a plugin file registers a name another file holds:
+    which of the two would run depends on the order of discovery, so a sweep refuses to start."""
+    clashes = [f for f in failed_plugins() if f.duplicate]
+    if clashes:
+        raise DuplicateName("; ".join(f.error.splitlines()[0].split(": ", 1)[1] for f in clashes))
 
 
 # ----------------------------------------------------------------------------- lookup

@@ -4,8 +4,10 @@
 by the code of the last sweep that asked for it, `colosseum.store`); older versions stay on disk and
 are read with `versions="all"`. A key whose current version is not computed yet is listed in
 `df.attrs["missing_cells"]` (and a warning says so): it is never replaced by an old version, so a
-partial table never passes as complete and two code versions never pool. Unreadable cell files are
-skipped with one warning naming them (`df.attrs["corrupt_cells"]`) and count as missing.
+partial table never passes as complete and two code versions never pool. Unreadable cell files, and files
+holding another cell than their name says, are skipped with one warning naming them
+(`df.attrs["corrupt_cells"]`) and count as missing; a manifest of the wrong shape is skipped with one
+warning naming it.
 Every score is recomputable from the per-point table.
 """
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,45 +41,55 @@ class _Shared(list):
         return self
 
 
-def _keys_of(files: Sequence[Path]) -> dict[Path, tuple[str, str]]:
-    """(cell_key, finished_at) of each readable file."""
-    out = {}
+def _identities(files: Sequence[Path], key_of: Mapping[str, str]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """({cell id: (cell_key, finished_at)} of the files that hold the cell their name says, {cell id: reason}
+    of those that do not or cannot be read)."""
+    found, corrupt = {}, {}
     for f in files:
         try:
-            row = store.read_table(f, ["cell_key", "finished_at"]).slice(0, 1).to_pylist()[0]
-        except (store.CorruptCell, FileNotFoundError, KeyError):
+            row = store.read_table(f, ["cell_key", "finished_at"], key=key_of.get(f.stem)).slice(0, 1).to_pylist()[0]
+        except store.CorruptCell as exc:
+            corrupt[f.stem] = str(exc)
             continue
-        out[f] = (str(row["cell_key"]), str(row["finished_at"]))
-    return out
+        except (FileNotFoundError, KeyError):
+            continue
+        found[f.stem] = (str(row.get("cell_key")), str(row.get("finished_at")))
+    return found, corrupt
+
+
+@dataclass
+class Selection:
+    """The cell files a reader uses, and what it found wrong on the way."""
+
+    files: list[Path]
+    missing: dict[str, str]          # cell id -> label: current versions some manifest expects, without a file
+    superseded: int                  # files of older versions left out
+    corrupt: dict[str, str]          # cell id -> reason: unreadable files, or files holding another cell
+    malformed: dict[str, str]        # manifest file name -> what is wrong with it
+    versions: store.Versions
+
+
+def select(run_dir: str | os.PathLike[str], versions: str = "current") -> Selection:
+    """The files of a run's current versions (`colosseum.store.current_versions`), or of every version."""
+    if versions not in VERSIONS:
+        raise ValueError(f"versions must be one of {VERSIONS}, got {versions!r}")
+    expected = store.expected_versions(run_dir)
+    files = store.cell_files(run_dir)
+    found, corrupt = _identities(files, expected.key_of())
+    if versions == "all":
+        current, superseded = set(found), set()
+    else:
+        current, superseded = store.current_versions(expected, found)
+    missing = {cid: expected.labels[key] for key, cid in expected.current.items() if cid not in found}
+    chosen = sorted(f for f in files if f.stem in current)
+    return Selection(chosen, missing, len(superseded), corrupt, expected.malformed, expected)
 
 
 def select_versions(run_dir: str | os.PathLike[str], versions: str = "current"
                     ) -> tuple[list[Path], dict[str, str], int]:
-    """The cell files a reader uses, {cell id: label} of current versions without a file, and how
-    many files hold superseded versions."""
-    if versions not in VERSIONS:
-        raise ValueError(f"versions must be one of {VERSIONS}, got {versions!r}")
-    files = store.cell_files(run_dir)
-    if versions == "all":
-        return files, {}, 0
-    expected = store.expected_versions(run_dir)
-    by_id = {f.stem: f for f in files}
-    named = set(expected.current.values())
-    chosen = [by_id[cid] for cid in dict.fromkeys(expected.current.values()) if cid in by_id]
-    newest: dict[str, tuple[str, Path]] = {}
-    superseded = 0
-    for f, (key, finished) in _keys_of([f for f in files if f.stem not in named]).items():
-        if key in expected.current:
-            superseded += 1
-        elif key not in newest or finished > newest[key][0]:
-            if key in newest:
-                superseded += 1
-            newest[key] = (finished, f)
-        else:
-            superseded += 1
-    chosen += [f for _, f in newest.values()]
-    missing = {cid: expected.labels[key] for key, cid in expected.current.items() if cid not in by_id}
-    return sorted(chosen), missing, superseded
+    """(files a reader uses, {cell id: label} of current versions without a readable file, superseded count)."""
+    sel = select(run_dir, versions)
+    return sel.files, sel.missing, sel.superseded
 
 
 def _read(files: Sequence[Path]) -> tuple[list[pa.Table], dict[str, str]]:
@@ -98,20 +111,25 @@ def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None,
     """The tidy per-point table of a run (finished or partial): one row per (cell, evaluation point).
 
     cells: only these cell ids. versions: "current" (one version per cell key, see the module doc) or
-    "all" (every file on disk). attrs: missing_cells (labels), corrupt_cells (file: reason),
-    superseded (files of older versions left out), retyped (columns whose types disagreed across files).
+    "all" (every file on disk). attrs: missing_cells (labels), corrupt_cells (reasons, each naming its file),
+    superseded (files of older versions left out), retyped (columns whose types disagreed across files),
+    stale_cells (ids of cells computed by code or files that changed since), malformed_manifests.
     """
     run = Path(run_dir)
-    files, missing, superseded = select_versions(run, versions)
-    expected = store.expected_versions(run)
-    label_of = {cid: expected.labels[key] for key, cid in expected.current.items()}
+    sel = select(run, versions)
+    files, missing, corrupt = sel.files, dict(sel.missing), dict(sel.corrupt)
+    label_of = {cid: sel.versions.labels[key] for key, cid in sel.versions.current.items()}
     if cells is not None:
         wanted = set(cells)
         files = [f for f in files if f.stem in wanted]
-        missing = {cid: label_of[cid] for cid in wanted if cid in label_of and not store.cell_path(run, cid).exists()}
-    tables, corrupt = _read(files)
+        missing = {cid: label for cid, label in missing.items() if cid in wanted}
+        corrupt = {cid: why for cid, why in corrupt.items() if cid in wanted}
+    tables, unreadable = _read(files)
+    corrupt.update(unreadable)
+    for name, why in sel.malformed.items():
+        warnings.warn(f"{run}: manifest {name} skipped: {why}", stacklevel=2)
     if corrupt:
-        warnings.warn(f"{run}: skipped {len(corrupt)} unreadable cell file(s), counted as missing: "
+        warnings.warn(f"{run}: skipped {len(corrupt)} corrupt cell file(s), counted as missing: "
                       f"{'; '.join(list(corrupt.values())[:3])}{' ...' if len(corrupt) > 3 else ''} "
                       f"(colosseum-check {run} --fix moves them aside; a rerun recomputes them)", stacklevel=2)
         missing.update({cid: label_of.get(cid, cid) for cid in corrupt})
@@ -120,60 +138,59 @@ def load(run_dir: str | os.PathLike[str], cells: Iterable[str] | None = None,
     tables, retyped = unify(tables)
     df = add_variants(pa.concat_tables(tables, promote_options="permissive").to_pandas())
     labels = _Shared(missing.values())
-    stale = _Shared(stale_cells(df, [d for m in store.read_manifests(run) for d in m.plugin_dirs]))
+    stale = _Shared(stale_cells(df, store.plugin_dirs_of_run(run)))
     df.attrs.update({"missing_cells": labels, "corrupt_cells": _Shared(corrupt.values()),
-                     "superseded": superseded, "retyped": _Shared(retyped), "stale_cells": stale})
+                     "superseded": sel.superseded, "retyped": _Shared(retyped), "stale_cells": stale,
+                     "malformed_manifests": _Shared(f"{k}: {v}" for k, v in sel.malformed.items())})
     if stale:
         warnings.warn(f"{run}: {len(stale)} cell(s) were computed by code that has changed since (their dataset's "
-                      "or method's import closure differs from the files on disk); rerun the sweep to update "
-                      "them", stacklevel=2)
+                      "or method's import closure, or a file they were seen to read, differs from the files on "
+                      "disk); rerun the sweep to update them", stacklevel=2)
     if labels:
         warnings.warn(f"{run}: {len(labels)} of {len(labels) + df['cell_id'].nunique()} expected cells are "
                       f"missing (e.g. {', '.join(list(labels)[:3])}); the table is partial", stacklevel=2)
     return df
 
 
-def _source(label: str, plugin_dirs) -> Path | None:
-    """The file a closure label names: in the project, else in one of the run's plugin folders."""
-    here = codehash.PACKAGE_DIR.parent / label
-    if here.is_file():
-        return here
-    for d in plugin_dirs:
-        for sub in ("", "methods", "datasets"):
-            p = Path(d) / sub / Path(label).name
-            if p.is_file():
-                return p
-    return None
-
-
 def stale_cells(df: pd.DataFrame, plugin_dirs=()) -> list[str]:
-    """Ids of cells whose dataset or method code (import closure, `colosseum.codehash`) differs now from
-    the code recorded in the cell; cells whose plugin file cannot be found are not judged."""
+    """Ids of cells whose code differs now from the code recorded in the cell: the import closure of their
+    dataset, denoiser or method (`colosseum.codehash`), or a file they were seen to read (`code.reads`).
+    Cells whose plugin file cannot be found are not judged."""
     if "code.files" not in df or df.empty:
         return []
-    if "code.denoise" not in df:
-        df = df.assign(**{"code.denoise": ""})
-    cells = df.drop_duplicates("cell_id")[["cell_id", "code.files", "code.dataset", "code.method", "code.denoise"]]
+    cols = ["cell_id", "code.files", "code.dataset", "code.method", "code.denoise", "code.reads"]
+    cells = df.drop_duplicates("cell_id").reindex(columns=cols)
     current: dict[str, str | None] = {}
 
     def now(label: str) -> str | None:
         if label not in current:
-            src = _source(label, plugin_dirs)
+            src = codehash.resolve(label, plugin_dirs)
             current[label] = codehash.code_hash(src) if src is not None else None
         return current[label]
 
+    def digest_now(label: str) -> str:
+        key = "read:" + label
+        if key not in current:
+            src = codehash.resolve(label, plugin_dirs)
+            current[key] = codehash.file_digest(src) if src is not None else "absent"
+        return str(current[key])
+
     out = []
-    for cid, files, *codes in cells.itertuples(index=False):
-        try:
-            closures = json.loads(files) if isinstance(files, str) and files else {}
-        except ValueError:
-            continue
-        for part, code in zip(("dataset", "method", "denoise"), codes):
-            first = (closures.get(part) or [None])[0]
-            if first is not None and now(first) not in (None, code):
-                out.append(cid)
-                break
+    for cid, files, *codes, reads in cells.itertuples(index=False):
+        closures, read = _json(files), _json(reads)
+        changed = any(now(first) not in (None, code) for part, code in zip(("dataset", "method", "denoise"), codes)
+                      if (first := (closures.get(part) or [None])[0]) is not None and isinstance(code, str))
+        if changed or any(digest_now(label) != digest for label, digest in read.items()):
+            out.append(cid)
     return out
+
+
+def _json(text) -> dict:
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _varying(df: pd.DataFrame, by: str, prefix: str) -> np.ndarray:
@@ -190,8 +207,9 @@ def _varying(df: pd.DataFrame, by: str, prefix: str) -> np.ndarray:
 
 def add_variants(df: pd.DataFrame) -> pd.DataFrame:
     """Add `variant`: the method's name with the parameters that vary among that method's cells in this
-    table, e.g. `dc_mioflattener(rfae_stage=False)`, after the denoiser when there is one (`mls+sritharan`)
-    and with the result smoothing when it is on. Leaderboards group by it: no two pipelines are pooled."""
+    table, e.g. `dc_mioflattener(rfae_stage=False)`, after the denoiser when there is one (`mls+sritharan`),
+    with the result smoothing when it is on, and with its code version (`sritharan [code 1a2b3c]`) when the
+    table holds cells of several. Leaderboards group by it: no two pipelines or code versions are pooled."""
     variant = _varying(df, "method", "method.")
     if "denoise" in df and (df["denoise"] != "none").any():
         denoiser = _varying(df, "denoise", "denoise.")
@@ -199,6 +217,11 @@ def add_variants(df: pd.DataFrame) -> pd.DataFrame:
     if "smooth_t" in df and (df["smooth_t"].fillna(0) > 0).any():
         t = df["smooth_t"].fillna(0).astype(int).to_numpy()
         variant = np.where(t > 0, variant + " smooth_t=" + t.astype(str), variant)
+    if "code.method" in df:  # two code versions of one variant (a subset rerun after an edit) are two variants
+        code = df["code.method"].fillna("").astype(str).to_numpy(dtype=object)
+        frame = pd.DataFrame({"variant": variant, "code": code})
+        several = frame.groupby("variant")["code"].transform("nunique").to_numpy() > 1
+        variant = np.where(several, variant + " [code " + frame["code"].str[:6].to_numpy(dtype=object) + "]", variant)
     df["variant"] = variant
     return df
 

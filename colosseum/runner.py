@@ -17,10 +17,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from rich.markup import escape
 
-from . import isolation, registry, results, schema, settings, store, sweep
+from . import identity, isolation, registry, results, schema, settings, store, sweep
 from .cells import CellSpec
 from .compute import compute_cell, failure
-from .progress import CACHED, Session, console
+from .progress import CACHED, REFUSED, Session, console
 from .provenance import provenance
 from .status import Status
 
@@ -48,28 +48,56 @@ def run_cell(cfg: DictConfig) -> str:
     """Compute (or skip) the cell of one composed config; returns its status ("cached" if skipped)."""
     try:
         opts = settings.from_config(cfg)
-        spec = sweep.spec_from_config(cfg)
+        known = _planned_for_this_job()
+        spec = known[1] if known is not None else plan_spec(sweep.spec_from_config(cfg), opts)
     except Exception as exc:  # noqa: BLE001 - validated up front; only a job outside a session gets here
         console.print(f"[bold red]config error[/]: {escape(str(exc))}", highlight=False)
         return Status.ERROR.value
     return run_spec(spec, opts)
 
 
+def plan_spec(spec: CellSpec, opts: settings.Settings, versions: store.Versions | None = None) -> CellSpec:
+    """The spec as planned in this run: with the files its plugins are known to read here (`identity`)."""
+    versions = versions if versions is not None else store.expected_versions(opts.run_dir)
+    return identity.planned(spec, versions, _plugin_dirs(opts))[0]
+
+
+def _plugin_dirs(opts: settings.Settings) -> list[str]:
+    return [*opts.plugin_dirs, *(str(d) for d in registry.user_plugin_dirs())]
+
+
 def run_spec(spec: CellSpec, opts: settings.Settings, worker: isolation.CellWorker | None = None) -> str:
-    """Compute (or skip) one cell into its file, in `worker` (default: this process's worker)."""
+    """Compute (or skip) one cell into its file, in `worker` (default: this process's worker).
+
+    The cell is filed under the id of what computed it (`identity.reconcile`): when the worker ran other
+    code than planned, it is computed once more in a fresh worker and otherwise refused (no file; "refused")."""
     t0 = time.monotonic()
-    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    started_at = store.timestamp()
     old = store.cell_outcome(opts.run_dir, spec.cell_id)
     if not opts.needs_run(None if old is None else old[0]):
         _note(spec, CACHED, t0, old_status=old[0])
         return CACHED
     payload = compute(spec, opts, worker)
-    table = schema.cell_table(spec, payload, run_id=opts.run_dir.name, started_at=started_at,
-                              provenance=provenance(), code_files=code_files(spec))
-    store.write_cell(opts.run_dir, spec.cell_id, table)
+    filed, problem = identity.reconcile(spec, payload)
+    if problem and opts.isolation != "inline":
+        (worker or isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell, opts.memory_limit_gb)).restart()
+        payload = compute(spec, opts, worker)
+        filed, problem = identity.reconcile(spec, payload)
+    if filed is None:
+        message = f"refused: {problem}; nothing was filed, the same command computes it with the code now on disk"
+        if _SESSION is None:
+            console.print(f"[red]{REFUSED}[/] {escape(spec.label())}: {escape(message)}")
+        _note(spec, REFUSED, t0, error=message)
+        return REFUSED
+    table = schema.cell_table(filed, payload, run_id=opts.run_dir.name, started_at=started_at,
+                              provenance=provenance(), code_files=code_files(filed))
+    store.write_cell(opts.run_dir, filed.cell_id, table)
+    if filed.cell_id != spec.cell_id:  # it read files the plan did not know: its id says so from now on
+        store.write_manifest(opts.run_dir, [{**filed.manifest_entry(), "reads_by": payload.get("reads_by", {})}],
+                             opts.plugin_dirs, amends=True)
     if payload["status"] != Status.OK and _SESSION is None:
         console.print(f"[red]{payload['status']}[/] {escape(spec.label())}: {escape(payload.get('error', ''))}")
-    _note(spec, payload["status"], t0, error=payload.get("error", ""))
+    _note(filed, payload["status"], t0, error=payload.get("error", ""))
     return str(payload["status"])
 
 
@@ -91,6 +119,16 @@ _PLANNED: dict[tuple[str, ...], tuple[DictConfig, CellSpec]] = {}
 
 def planned(overrides) -> tuple[DictConfig, CellSpec] | None:
     return _PLANNED.get(tuple(overrides))
+
+
+def _planned_for_this_job() -> tuple[DictConfig, CellSpec] | None:
+    """The validated cell of the Hydra job running now in this process, if this process planned the sweep."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return planned(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
+    except Exception:  # noqa: BLE001 - no Hydra job here
+        return None
 
 
 def code_files(spec: CellSpec) -> dict[str, list[str]]:
@@ -125,23 +163,27 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
     try:
         opts = settings.from_config(config)
         registry.add_plugin_dirs(list(opts.plugin_dirs))
+        registry.check_duplicates()
     except ValueError as exc:
         raise Abort(2, str(exc)) from None
     specs, problems = sweep.validate(jobs)
     _PLANNED.clear()
-    if not problems:
-        _PLANNED.update({tuple(j.overrides): (j.config, spec) for j, spec in zip(jobs, specs)})
     if problems:
         for line in problems:
             console.print(f"[bold red]invalid[/] {escape(line)}", highlight=False)
         raise Abort(2, f"{len(jobs) - len(specs)} of {len(jobs)} cell(s) of the sweep are invalid "
                        f"({len(problems)} distinct problem(s) above); nothing was computed")
+    versions = store.expected_versions(opts.run_dir)
+    planned_specs = [identity.planned(s, versions, _plugin_dirs(opts)) for s in specs]
+    specs = [s for s, _ in planned_specs]
+    _PLANNED.update({tuple(j.overrides): (j.config, spec) for j, spec in zip(jobs, specs)})
     if opts.dry_run:
         from .plan import print_plan
 
         print_plan(specs, opts)
         raise Abort(0)
-    store.write_manifest(opts.run_dir, [s.manifest_entry() for s in specs], opts.plugin_dirs)
+    store.write_manifest(opts.run_dir, [{**s.manifest_entry(), **({"reads_by": by} if by else {})}
+                                        for s, by in planned_specs], opts.plugin_dirs)
     _SESSION = session = Session(run_dir=opts.run_dir, total=len(specs))
     console.print(f"colosseum: {len(specs)} cell(s) → {opts.run_dir}", highlight=False)
     session.start_bar()
@@ -153,7 +195,7 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
             if not opts.needs_run(None if old is None else old[0]):
                 session.advance(spec.cell_id, spec.label(), CACHED, 0.0, old[0])
             else:
-                pending[spec.cell_id] = spec.label()
+                pending[spec.cell_id] = (spec.label(), spec.key)
         session.watch_files(pending)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .params import ParamType
+from .store import timestamp
 
 #: Columns every cell file has, with their types.
 FIXED: dict[str, pa.DataType] = {
@@ -30,7 +30,7 @@ FIXED: dict[str, pa.DataType] = {
     "dim": pa.int64(), "n_points": pa.int64(), "ambient_dim": pa.int64(), "zero_tol": pa.float64(),
     "denoise": pa.string(), "smooth_t": pa.int64(), "denoise_s": pa.float64(),
     "spec": pa.string(), "code.dataset": pa.string(), "code.method": pa.string(), "code.denoise": pa.string(),
-    "code.files": pa.string(),
+    "code.files": pa.string(), "code.reads": pa.string(),
     "started_at": pa.string(), "finished_at": pa.string(),
 }
 #: Columns that vary within a cell (one value per evaluation point); all others are constant over a cell.
@@ -159,7 +159,7 @@ def cell_table(spec: Any, payload: Mapping[str, Any], *, run_id: str, started_at
         "zero_tol": float(payload.get("zero_tol", spec.dataset_params.get("zero_tol", 0.0)) or 0.0),
         "spec": text(spec.to_dict()), "code.dataset": spec.code.get("dataset", ""),
         "code.method": spec.code.get("method", ""), "code.denoise": spec.code.get("denoise", ""), "code.files": text(dict(code_files or {})),
-        "started_at": started_at, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "code.reads": text(dict(spec.reads)), "started_at": started_at, "finished_at": timestamp(),
     }
     types: dict[str, pa.DataType] = dict(FIXED)
     for kind, name, params in (("dataset", spec.dataset, spec.dataset_params),

@@ -12,18 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from .params import ParamError, Positive, Range, coerce_seed, param_type
+from .params import ParamError, Range, coerce_seed, param_type
 
 RERUN_MODES = ("none", "failed", "all")
 ISOLATION_MODES = ("subprocess", "inline")
 #: A run name is a folder name under results/: letters, digits and . _ - (no separators, not . or ..).
 NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
 
+#: Bounds that a limit must respect to mean what it says: a time limit past 30 days overflows the waits that
+#: enforce it; a memory limit below half a GB cannot start a worker (Python, NumPy, JAX) and one past 64 TB is
+#: no limit the kernel can hold.
+MAX_TIMEOUT_S = 30 * 86400.0
+MEMORY_GB = Range(ge=0.5, le=65536)
+
 _TYPES = {
     "rerun": param_type(Literal["none", "failed", "all"], "none"),
     "isolation": param_type(Literal["subprocess", "inline"], "subprocess"),
-    "timeout_s": param_type(Positive, 600.0),
-    "memory_gb": param_type(Annotated[float, Range(gt=0)] | None, None),
+    "timeout_s": param_type(Annotated[float, Range(gt=0, le=MAX_TIMEOUT_S)], 600.0),
+    "memory_gb": param_type(Annotated[float, MEMORY_GB] | None, None),
     "threads_per_cell": param_type(Annotated[int, Range(ge=1)] | None, None),
     "dry_run": param_type(bool, False),
 }
@@ -109,6 +115,13 @@ def plugin_dirs_of(value: Any) -> tuple[str, ...]:
         raise ParamError(f"setting 'plugin_dirs' expects a list of folders, got {value!r}") from None
 
 
+def _changes_directory(cfg: Any) -> bool:
+    try:
+        return bool(cfg.hydra.job.chdir) if "hydra" in cfg else False
+    except Exception:  # noqa: BLE001 - a config without that node
+        return False
+
+
 def from_config(cfg: Any) -> Settings:
     """The Settings of a composed config (a DictConfig or a mapping); ParamError names a bad setting."""
     get = cfg.get
@@ -120,5 +133,8 @@ def from_config(cfg: Any) -> Settings:
     run_dir = get("run_dir")
     if not isinstance(run_dir, (str, os.PathLike)) or not str(run_dir):
         raise ParamError(f"setting 'run_dir' expects a path, got {run_dir!r}")
+    if _changes_directory(cfg) and not Path(str(run_dir)).expanduser().is_absolute():
+        raise ParamError(f"hydra.job.chdir=true moves every job into its log folder, where the relative run_dir "
+                         f"{str(run_dir)!r} would put its cells: give an absolute run_dir=... (or leave chdir false)")
     return Settings(run_dir=Path(str(run_dir)).expanduser().absolute(), seed=coerce_seed(get("seed", 0), "setting 'seed'"),
                     plugin_dirs=plugin_dirs_of(get("plugin_dirs")), parallel=parallel_cells(cfg), **values)

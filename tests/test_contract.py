@@ -51,5 +51,5 @@ def test_the_contract_checker_reports_a_broken_plugin(tmp_path):
     assert out.returncode == 1, out.stdout[-2000:]
     assert "PROBLEM: method contract_raises: raised RuntimeError: planted" in out.stdout
     assert "PROBLEM: method contract_wrong_shape: raised ValueError" in out.stdout and "expected (2,)" in out.stdout
-    assert "PROBLEM: method contract_nondeterministic: two calls with seed 0 gave different estimates" in out.stdout
+    assert "PROBLEM: method contract_nondeterministic: two runs of one cell gave different estimates" in out.stdout
     assert "PROBLEM: plugin exploding.py failed to import: ImportError: planted import failure" in out.stdout

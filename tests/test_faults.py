@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BIN, run_cli
+from conftest import BIN, PLUGINS, run_cli
 
 from colosseum import compare, report, results, scoring, settings, store
 from colosseum.params import ParamError
@@ -114,16 +114,27 @@ def test_an_invalid_sweep_computes_nothing_and_lists_every_problem(tmp_path):
 
 @pytest.mark.parametrize("override, words", [
     ("rerun=fail", "setting 'rerun' expects one of 'none', 'failed', 'all', got 'fail'"),
-    ("timeout_s=abc", "setting 'timeout_s' expects a finite number > 0, got 'abc'"),
+    ("timeout_s=abc", "setting 'timeout_s' expects a finite number in (0, 2592000], got 'abc'"),
     ("seed=100000000000000000000", "'seed' expects an integer in [0, 9223372036854775807]"),
     ("run_name=../../x", "setting 'run_name' expects a folder name"),
     ("+experiment=../../elsewhere", "a preset is a name inside the config tree"),
+    ("timeout_s=1e300", "setting 'timeout_s' expects a finite number in (0, 2592000], got 1e+300"),
+    ("memory_gb=1e12", "setting 'memory_gb' expects a finite number in [0.5, 65536] or null, got 1000000000000.0"),
+    ("memory_gb=1e-12", "setting 'memory_gb' expects a finite number in [0.5, 65536] or null, got 1e-12"),
+    ("hydra.job.chdir=true", "hydra.job.chdir=true moves every job into its log folder"),
+    ("method.sign=2", "'sign' expects one of -1, 1, got 2"),
+    ("dataset.nosuch=1", "invalid override: Could not override 'dataset.nosuch': Key 'nosuch' is not in struct"),
+    ("method=sritharn", "invalid override: Could not find 'method/sritharn'; Available options in 'method': "),
+    ("run_name=résultats", "invalid override 'run_name=résultats': not in Hydra's override grammar"),
 ])
 def test_bad_settings_are_rejected_up_front_in_one_line(tmp_path, override, words):
-    out = run_cli("dataset=saddle", override, cwd=tmp_path)
-    assert out.returncode == 2, out.stderr
-    assert words in out.stderr and "Traceback" not in out.stderr
-    assert not (tmp_path / "results").exists()
+    method = ["method=constant"] if override.startswith("method.") else []
+    for multirun in ([], ["-m"]):
+        out = run_cli(*multirun, "dataset=saddle", *method, override, cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        assert words in out.stderr and "Traceback" not in out.stderr
+        assert len([line for line in out.stderr.splitlines() if line.startswith("colosseum:")]) == 1, out.stderr
+        assert not (tmp_path / "results").exists()
 
 
 def test_settings_reject_a_path_as_run_name():
@@ -167,6 +178,53 @@ def test_a_timeout_ends_the_cells_whole_process_group(tmp_path, plugin_args):
             break
         time.sleep(0.25)
     assert not _alive(child), "the method's child process outlived the cell"
+
+
+def test_a_grandchild_in_a_session_of_its_own_dies_with_the_cell(tmp_path, plugin_args):
+    pid_file = tmp_path / "child.pid"
+    out = run_cli("method=spawner", f"method.pid_file={pid_file}", "method.setsid=true", "dataset=saddle",
+                  "timeout_s=6", f"run_dir={tmp_path / 'r'}", *plugin_args, cwd=tmp_path, timeout=120)
+    assert out.returncode == 1
+    child = int(pid_file.read_text())
+    for _ in range(20):
+        if not _alive(child):
+            break
+        time.sleep(0.25)
+    assert not _alive(child), "a child that left the worker's process group (setsid) outlived the cell"
+
+
+def test_the_launcher_keeps_a_bounded_tail_of_what_a_worker_prints(plugin_args):
+    """300 MB on stderr without a newline: the launching process holds at most STDERR_BYTES of it."""
+    import threading
+
+    import psutil
+
+    from colosseum import isolation, registry
+    from colosseum.cells import CellSpec
+
+    registry.add_plugin_dirs([PLUGINS])
+    spec = CellSpec.create("saddle", {"n_points": 100}, "chatty", {"megabytes": 300, "newlines": False}, 0)
+    worker = isolation.CellWorker([str(PLUGINS)])
+    me, peak, done = psutil.Process(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], me.memory_info().rss)
+            time.sleep(0.01)
+
+    try:
+        worker.run(CellSpec.create("saddle", {"n_points": 100}, "oracle", {}, 0), 120)  # started, JAX loaded
+        base = me.memory_info().rss
+        watcher = threading.Thread(target=sample)
+        watcher.start()
+        payload = worker.run(spec, 120)
+        done.set()
+        watcher.join()
+    finally:
+        worker.close()
+    assert payload["status"] == "ok"
+    assert peak[0] - base < 50 * 2**20, f"the launcher grew by {(peak[0] - base) / 2**20:.0f} MB"
+    assert len(worker.stderr_tail()) <= isolation.STDERR_BYTES
 
 
 def test_a_dead_worker_is_named_with_its_signal_and_last_words(tmp_path, plugin_args):

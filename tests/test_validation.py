@@ -228,5 +228,5 @@ def test_method_that_writes_into_points_cannot_corrupt_the_callers_cloud(method_
 def test_builtin_constant_method_through_the_wrapper():
     out = registry.make_method("constant", sign=1)(_cloud(), IDX, 2, seed=3)
     assert out.dtype == np.float64 and out.tolist() == [1.0, 1.0, 1.0]
-    with pytest.raises(ValueError, match="sign must be -1 or \\+1"):
+    with pytest.raises(ValueError, match="'sign' expects one of -1, 1, got 0"):
         registry.make_method("constant", sign=0)(_cloud(), IDX, 2)

@@ -85,7 +85,7 @@ def test_equivalent_overrides_share_a_cell_and_invalid_ones_compute_nothing(tmp_
     out = run_cli("-m", "dataset=saddle", "method=constant", "method.sign=true,1", "dataset.noise=nan,0.0",
                   f"run_dir={bad}", cwd=tmp_path)
     assert out.returncode == 2
-    assert "'sign' expects an integer" in out.stderr and "'noise' expects a finite number" in out.stderr
+    assert "'sign' expects one of -1, 1" in out.stderr and "'noise' expects a finite number" in out.stderr
     assert "nothing was computed" in out.stderr and not (bad / "cells").exists()
 
 

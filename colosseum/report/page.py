@@ -24,13 +24,39 @@ def leader_columns(lb: pd.DataFrame) -> pd.DataFrame:
     return show[[c for c in LEADER_COLUMNS if c in show.columns]]
 
 
+def health(df: pd.DataFrame, missing) -> pd.DataFrame:
+    """What the readers warn about, one row per finding: missing cells, corrupt files (by name), stale cells,
+    malformed manifests, superseded versions left out. Empty for a complete and clean run."""
+    label = df.drop_duplicates("cell_id").set_index("cell_id")
+    label = (label["dataset"].astype(str) + " × " + label["variant"].astype(str) + " seed="
+             + label["seed"].astype(str)).to_dict()
+    rows = [("missing", m, "expected by the newest sweep of it, no file: rerun the sweep") for m in missing]
+    rows += [("corrupt", c, "skipped and counted missing: colosseum-check --fix moves it aside, a rerun "
+              "recomputes it") for c in df.attrs.get("corrupt_cells", [])]
+    rows += [("stale", f"{label.get(c, c)} ({c})", "computed by code (or with a file it read) that has changed "
+              "since: a rerun of its sweep recomputes it") for c in df.attrs.get("stale_cells", [])]
+    rows += [("malformed manifest", m, "skipped by every reader") for m in df.attrs.get("malformed_manifests", [])]
+    if df.attrs.get("superseded"):
+        rows.append(("superseded", f"{df.attrs['superseded']} file(s)", "older versions of cells, left out "
+                     "(results.load(run, versions='all') reads them)"))
+    return pd.DataFrame(rows, columns=["finding", "what", "meaning"])
+
+
 def sections(parts: dict) -> list[tuple[str, str, pd.DataFrame | None, list[str], list[str]]]:
     """(title, text, table, figures, csv files) of each section, in order."""
     test = parts["test"]
     friedman = (f"Friedman test over {test['n_blocks']} complete blocks: p = {test['friedman_p']:.2g}."
                 if np.isfinite(test.get("friedman_p", np.nan)) else "Too few blocks or methods for a rank test.")
     ranks = None if test.get("ranks") is None else test["ranks"].rename("average_rank").reset_index()
+    found = parts["health"]
+    counts = found["finding"].value_counts()
+    summary = ("Complete and clean: every expected cell is here, current and readable." if not len(found) else
+               "This run is not complete and clean: " + ", ".join(
+                   f"{n} {kind}" + (" cell(s)" if kind in ("missing", "stale") else "")
+                   for kind, n in counts.items()) + ". Rows of stale cells are scored as they stand; a method "
+               "with cells of two code versions is shown as two rows ([code ...]).")
     return [
+        ("Health of this run", summary, found if len(found) else None, [], ["health.csv"]),
         ("Leaderboard", "Pooled over each method's evaluation points; brackets: 95 % bootstrap interval over "
          "cells. Balanced sign accuracy 0.5 means no sign information; any constant scores exactly 0.5 and is "
          "undefined (–) where a group holds one sign only.", leader_columns(parts["leaderboard"]),

@@ -38,7 +38,8 @@ def build(run_dir: str | Path, out: str | Path | None = None, n_boot: int = 1000
         df = results.load(run)
     missing = df.attrs.get("missing_cells", [])
     parts = compute(df, n_boot)
-    for name, key in (("leaderboard", "leaderboard"), ("by_dataset", "by_dataset"), ("blocks", "blocks"),
+    parts["health"] = page.health(df, missing)
+    for name, key in (("health", "health"), ("leaderboard", "leaderboard"), ("by_dataset", "by_dataset"), ("blocks", "blocks"),
                       ("heatmap", "heatmap"), ("sample_complexity", "complexity"), ("flat_leak", "leak"),
                       ("calibration", "calibration"), ("code_versions", "code")):
         parts[key].to_csv(out_dir / f"{name}.csv", index=False)

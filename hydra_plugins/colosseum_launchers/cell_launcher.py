@@ -79,7 +79,7 @@ class CellLauncher(Launcher):
             with lock:
                 queue.clear()
                 for w in workers:
-                    w._kill()
+                    w.kill()
             raise
         out = []
         for (overrides, cfg, _, _), status in zip(jobs, statuses):

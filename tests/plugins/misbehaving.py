@@ -38,11 +38,12 @@ def hog(points, eval_idx, dim, *, seed: int, chunk_mb: int = 100):
 
 
 @register_method("spawner")
-def spawner(points, eval_idx, dim, *, seed: int, pid_file: str = ""):
-    """Starts a child process that would outlive the cell, records its pid, then hangs."""
+def spawner(points, eval_idx, dim, *, seed: int, pid_file: str = "", setsid: bool = False):
+    """Starts a child process that would outlive the cell (with `setsid`, in a session of its own, out of the
+    worker's process group), records its pid, then hangs."""
     import subprocess
 
-    child = subprocess.Popen(["sleep", "600"])
+    child = subprocess.Popen(["sleep", "600"], start_new_session=setsid)
     if pid_file:
         with open(pid_file, "w") as f:
             f.write(str(child.pid))
@@ -65,10 +66,16 @@ def crasher(points, eval_idx, dim, *, seed: int, how: str = "segv"):
 
 
 @register_method("chatty")
-def chatty(points, eval_idx, dim, *, seed: int, megabytes: int = 4):
-    """Writes megabytes to stdout and stderr, then answers."""
+def chatty(points, eval_idx, dim, *, seed: int, megabytes: int = 4, newlines: bool = True):
+    """Writes megabytes to stdout and stderr (without `newlines`: one endless line to stderr), then answers."""
+    import os
     import sys
 
+    if not newlines:
+        block = b"x" * 2**20
+        for _ in range(megabytes):
+            os.write(2, block)
+        return np.ones(eval_idx.shape)
     line = "x" * 1023 + "\n"
     for _ in range(megabytes * 1024):
         sys.stdout.write(line)
