@@ -102,9 +102,21 @@ def main() -> None:
         runner.shutdown()
     session = runner.last_session()
     if session is not None and session.failed:
-        print(f"colosseum: {session.failed} cell(s) of this sweep failed (status error or timeout, computed "
-              f"now or earlier); their messages are in the `error` column of "
-              f"results.load('{session.run_dir}'), and rerun=failed recomputes them", file=sys.stderr)
+        from .progress import REFUSED
+
+        refused, lost = session.counts[REFUSED], session.unfinished
+        failed = session.failed - refused - lost
+        if failed:
+            print(f"colosseum: {failed} cell(s) of this sweep failed (status error or timeout, computed now or "
+                  f"earlier); their messages are in the `error` column of results.load('{session.run_dir}'), "
+                  "and rerun=failed recomputes them", file=sys.stderr)
+        if refused:
+            print(f"colosseum: {refused} cell(s) were refused: the code that computed them is not the code the "
+                  "sweep planned (a file changed while the sweep ran); nothing was filed for them, and running the "
+                  "same command again computes them with the files now on disk", file=sys.stderr)
+        if lost:
+            print(f"colosseum: {lost} cell(s) of this sweep have no file (refused in another process, or lost); "
+                  "running the same command again computes them", file=sys.stderr)
         sys.exit(1)
 
 

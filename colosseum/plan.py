@@ -31,15 +31,15 @@ class PlannedCell:
 
 def earlier_seconds(run_dir) -> dict[str, float]:
     """cell_key -> seconds (draw + method) of its most recent run that recorded them, any version."""
-    out: dict[str, tuple[str, float]] = {}
+    out: dict[str, tuple[float, float]] = {}
     for f in store.cell_files(run_dir):
         try:
             row = store.read_table(f, ["cell_key", "dataset_s", "runtime_s", "finished_at"]).slice(0, 1).to_pylist()[0]
         except (store.CorruptCell, FileNotFoundError, KeyError):
             continue
         parts = [v for v in (row["dataset_s"], row["runtime_s"]) if v is not None and v == v]
-        if parts and (row["cell_key"] not in out or str(row["finished_at"]) > out[row["cell_key"]][0]):
-            out[row["cell_key"]] = (str(row["finished_at"]), float(sum(parts)))
+        if parts and (row["cell_key"] not in out or store.instant(row["finished_at"]) > out[row["cell_key"]][0]):
+            out[row["cell_key"]] = (store.instant(row["finished_at"]), float(sum(parts)))
     return {k: s for k, (_, s) in out.items()}
 
 

@@ -173,9 +173,8 @@ def reaches_attribute(points, eval_idx, dim, *, seed: int):
 
 
 def test_a_core_reached_as_a_package_attribute_is_traced(tmp_path):
-    from colosseum import trace
-
     import colosseum.estimators.local_dimension  # noqa: F401  (loaded, as in a worker that warmed up)
+    from colosseum import trace
 
     folder, _ = _plugin_dir(tmp_path, "reaches_attribute", REACHES_ATTRIBUTE)
     registry.add_plugin_dirs([folder])

@@ -38,7 +38,7 @@ class CellLauncher(Launcher):
             known = runner.planned(overrides)
             if known is None:  # not validated by the callback (a sweep started some other way): compose it
                 cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
-                known = (cfg, sweep.spec_from_config(cfg))
+                known = (cfg, runner.plan_spec(sweep.spec_from_config(cfg), settings.from_config(cfg)))
             jobs.append((list(overrides), known[0], known[1], settings.from_config(known[0])))
         groups: OrderedDict[str, list[int]] = OrderedDict()
         for i, (_, _, spec, _) in enumerate(jobs):
