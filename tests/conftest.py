@@ -12,6 +12,8 @@ os.environ["XLA_FLAGS"] = " ".join([*[f for f in os.environ.get("XLA_FLAGS", "")
 
 import pytest
 
+from colosseum import registry
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "tests" / "plugins"
 BIN = Path(sys.executable).parent
@@ -28,3 +30,17 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, script: str = "colosseu
 def plugin_args() -> list[str]:
     """Overrides that make the misbehaving test plugins and their configs available."""
     return [f"plugin_dirs=[{PLUGINS}]", f"hydra.searchpath=[file://{PLUGINS / 'configs'}]"]
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch):
+    """Registry state changed by a test (extra plugin folders, test plugins, failed imports) is undone.
+
+    Plugin registration is process-global; test plugins also get unique names, so even a leak
+    could not collide with anything.
+    """
+    registry.list_methods()  # load the built-ins before taking the snapshot
+    monkeypatch.setattr(registry, "_ENTRIES", {k: dict(v) for k, v in registry._ENTRIES.items()})
+    monkeypatch.setattr(registry, "_FAILED", dict(registry._FAILED))
+    monkeypatch.setattr(registry, "_LOADED_FILES", set(registry._LOADED_FILES))
+    monkeypatch.setattr(registry, "_EXTRA_DIRS", list(registry._EXTRA_DIRS))

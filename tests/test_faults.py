@@ -193,7 +193,7 @@ def test_a_grandchild_in_a_session_of_its_own_dies_with_the_cell(tmp_path, plugi
     assert not _alive(child), "a child that left the worker's process group (setsid) outlived the cell"
 
 
-def test_the_launcher_keeps_a_bounded_tail_of_what_a_worker_prints(plugin_args):
+def test_the_launcher_keeps_a_bounded_tail_of_what_a_worker_prints(isolated_registry):
     """300 MB on stderr without a newline: the launching process holds at most STDERR_BYTES of it."""
     import threading
 

@@ -172,7 +172,7 @@ def reaches_attribute(points, eval_idx, dim, *, seed: int):
 '''
 
 
-def test_a_core_reached_as_a_package_attribute_is_traced(tmp_path):
+def test_a_core_reached_as_a_package_attribute_is_traced(tmp_path, isolated_registry):
     import colosseum.estimators.local_dimension  # noqa: F401  (loaded, as in a worker that warmed up)
     from colosseum import trace
 
@@ -360,7 +360,7 @@ def test_a_cell_starts_from_a_fixed_global_random_state(tmp_path):
                                   a.sort_values("point")["estimate"].to_numpy())
 
 
-def test_the_contract_checker_flags_a_method_whose_two_runs_differ(tmp_path):
+def test_the_contract_checker_flags_a_method_whose_two_runs_differ(tmp_path, isolated_registry):
     from colosseum import contract_check
 
     folder, _ = _plugin_dir(tmp_path, "unseeded", '''

@@ -17,20 +17,6 @@ BUILTIN_DATASETS = {"sphere_cap", "saddle"}
 KINDS = (DATASET, METHOD)
 
 
-@pytest.fixture
-def isolated_registry(monkeypatch):
-    """Registry state changed by a test (extra plugin folders, test plugins, failed imports) is undone.
-
-    Plugin registration is process-global; test plugins also get unique names, so even a leak
-    could not collide with anything.
-    """
-    registry.list_methods()  # load the built-ins before taking the snapshot
-    monkeypatch.setattr(registry, "_ENTRIES", {k: dict(v) for k, v in registry._ENTRIES.items()})
-    monkeypatch.setattr(registry, "_FAILED", dict(registry._FAILED))
-    monkeypatch.setattr(registry, "_LOADED_FILES", set(registry._LOADED_FILES))
-    monkeypatch.setattr(registry, "_EXTRA_DIRS", list(registry._EXTRA_DIRS))
-
-
 def _unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
