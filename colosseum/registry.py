@@ -60,6 +60,15 @@ class Entry:
     filled_by_runner: tuple[str, ...] = ()
     #: methods only: whether the runner may ask it for a neighbourhood of rows to smooth results (smooth_t)
     smoothable: bool = True
+    #: methods only: whether its estimates are scalar curvature (so calibration slopes and Pearson against the
+    #: truth mean something): a bool, or a function of the method's parameters for a method whose `output`
+    #: parameter decides
+    scalar_units: bool | Callable[[Mapping[str, Any]], bool] = False
+
+    def in_scalar_units(self, params: Mapping[str, Any]) -> bool:
+        """Whether this method, with these parameters, estimates scalar curvature itself."""
+        units = self.scalar_units
+        return bool(units(params) if callable(units) else units)
 
     def code_hash(self) -> str:
         """Hash of the plugin file's import closure: the file and every project module it reaches."""
@@ -147,7 +156,8 @@ _LOADED_FILES: set[Path] = set()
 _EXTRA_DIRS: list[Path] = []
 
 
-def _register(kind: str, name: str, filled: tuple[str, ...], smoothable: bool = True):
+def _register(kind: str, name: str, filled: tuple[str, ...], smoothable: bool = True,
+              scalar_units: bool | Callable[[Mapping[str, Any]], bool] = False):
     if kind == DENOISER and name == NO_DENOISER:
         raise ValueError(f"denoiser name {NO_DENOISER!r} is reserved for leaving the cloud as it is")
 
@@ -165,20 +175,23 @@ def _register(kind: str, name: str, filled: tuple[str, ...], smoothable: bool = 
             raise DuplicateName(f"{kind} {name!r} is registered twice: in {old.source} and in {source}; "
                                 "rename one of them")
         _ENTRIES[kind][name] = Entry(kind, name, func, source, MappingProxyType(defaults),
-                                     MappingProxyType(types), filled, smoothable)
+                                     MappingProxyType(types), filled, smoothable, scalar_units)
         return func
 
     return decorator
 
 
-def register_method(name: str, *, needs_truth: bool = False, smoothable: bool = True):
+def register_method(name: str, *, needs_truth: bool = False, smoothable: bool = True,
+                    scalar_units: bool | Callable[[Mapping[str, Any]], bool] = False):
     """Register `func(points, eval_idx, dim, *, seed, **params)` as method `name`.
 
     needs_truth: the runner passes the sample's true curvature as `truth=` (the oracle only).
     smoothable: False declines result smoothing (smooth_t > 0), which evaluates a whole neighbourhood of
     rows around each evaluation row: for methods whose cost per row makes that unaffordable.
+    scalar_units: True when the estimates are scalar curvature itself (the report's calibration and
+    Pearson are about them), or a function of the parameters deciding it (`lambda p: p["output"] == ...`).
     """
-    return _register(METHOD, name, ("truth",) if needs_truth else (), smoothable)
+    return _register(METHOD, name, ("truth",) if needs_truth else (), smoothable, scalar_units)
 
 
 def register_denoiser(name: str):

@@ -30,7 +30,7 @@ FIXED: dict[str, pa.DataType] = {
     "dim": pa.int64(), "n_points": pa.int64(), "ambient_dim": pa.int64(), "zero_tol": pa.float64(),
     "denoise": pa.string(), "smooth_t": pa.int64(), "denoise_s": pa.float64(),
     "spec": pa.string(), "code.dataset": pa.string(), "code.method": pa.string(), "code.denoise": pa.string(),
-    "code.files": pa.string(), "code.reads": pa.string(),
+    "code.files": pa.string(), "code.reads": pa.string(), "scalar_units": pa.bool_(),
     "started_at": pa.string(), "finished_at": pa.string(),
 }
 #: Columns that vary within a cell (one value per evaluation point); all others are constant over a cell.
@@ -128,6 +128,16 @@ def _param_types(kind: str, name: str) -> Mapping[str, ParamType]:
         return {}
 
 
+def _scalar_units(spec: Any) -> bool | None:
+    """Whether the cell's estimates are scalar curvature, as its method declared at registration."""
+    from . import registry
+
+    try:
+        return registry.entry(registry.METHOD, spec.method).in_scalar_units(spec.method_params)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def cell_table(spec: Any, payload: Mapping[str, Any], *, run_id: str, started_at: str,
                provenance: Mapping[str, Any], code_files: Mapping[str, list[str]] | None = None) -> pa.Table:
     """The rows of one cell file: one per evaluation point (a single row with point -1 when the dataset
@@ -159,7 +169,8 @@ def cell_table(spec: Any, payload: Mapping[str, Any], *, run_id: str, started_at
         "zero_tol": float(payload.get("zero_tol", spec.dataset_params.get("zero_tol", 0.0)) or 0.0),
         "spec": text(spec.to_dict()), "code.dataset": spec.code.get("dataset", ""),
         "code.method": spec.code.get("method", ""), "code.denoise": spec.code.get("denoise", ""), "code.files": text(dict(code_files or {})),
-        "code.reads": text(dict(spec.reads)), "started_at": started_at, "finished_at": timestamp(),
+        "code.reads": text(dict(spec.reads)), "scalar_units": _scalar_units(spec),
+        "started_at": started_at, "finished_at": timestamp(),
     }
     types: dict[str, pa.DataType] = dict(FIXED)
     for kind, name, params in (("dataset", spec.dataset, spec.dataset_params),

@@ -7,7 +7,7 @@ import numpy as np
 from colosseum.registry import register_method
 
 
-@register_method("oracle", needs_truth=True)
+@register_method("oracle", needs_truth=True, scalar_units=True)
 def oracle(points, eval_idx, dim, *, seed: int, truth):
     """Returns the true curvature (filled in by the runner): it must score 1.0, guarding the scorer."""
     truth = np.asarray(truth, dtype=np.float64)

@@ -17,7 +17,7 @@ from colosseum.params import Count, NonNegativeInt, Positive, Range
 from colosseum.registry import register_method
 
 
-@register_method("hickok_blumberg")
+@register_method("hickok_blumberg", scalar_units=True)
 def hickok_blumberg(points, eval_idx, dim, *, seed: int, n_nbrs: Count = 20,
                     nbrs_per_dim: Literal["fixed", "double"] = "fixed", r_max: Positive = round(math.pi / 2, 6),
                     bandwidth: Positive = 1.0, boundary: bool = False, n_directions: Count = 256,
@@ -30,7 +30,7 @@ def hickok_blumberg(points, eval_idx, dim, *, seed: int, n_nbrs: Count = 20,
                                              min_ball=min_ball, nbrs_per_dim=nbrs_per_dim)
 
 
-@register_method("hickok_blumberg_calibrated")
+@register_method("hickok_blumberg_calibrated", scalar_units=True)
 def hickok_blumberg_calibrated(points, eval_idx, dim, *, seed: int, n_nbrs: Count = 20,
                                nbrs_per_dim: Literal["fixed", "double"] = "double", r_max: Positive = 1.0,
                                bandwidth: Positive = 1.0, boundary: bool = True, n_directions: Count = 256,

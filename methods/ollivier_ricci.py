@@ -8,7 +8,8 @@ from colosseum.params import Count, Range
 from colosseum.registry import register_method
 
 
-@register_method("ollivier_ricci")
+# in scalar-curvature units only with a scalar output (kappa outputs are edge curvatures)
+@register_method("ollivier_ricci", scalar_units=lambda params: str(params["output"]).startswith("scalar"))
 def ollivier_ricci(points, eval_idx, dim, *, seed: int, knn: Count = 20, alpha: Annotated[float, Range(ge=0, lt=1)] = 0.5,
                    node_mean: Literal["plain", "length_weighted"] = "plain",
                    output: Literal["scalar", "scalar_minus_flat", "kappa", "kappa_minus_flat"] = "scalar_minus_flat",

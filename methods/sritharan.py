@@ -6,7 +6,7 @@ from colosseum.params import NonNegative, NonNegativeInt, Positive, Range
 from colosseum.registry import register_method
 
 
-@register_method("sritharan")
+@register_method("sritharan", scalar_units=True)
 def sritharan(points, eval_idx, dim, *, seed: int, se_target: Positive = 0.05, max_iter: NonNegativeInt = 10,
               se_tol: Positive = 0.01, redundancy: Annotated[float, Range(ge=1)] = 2.0,
               n_radius_grid: Annotated[int, Range(ge=5)] = 10, trivial_var: NonNegative = 1e-9):

@@ -82,3 +82,20 @@ def test_sample_complexity_reads_the_smallest_size_that_reaches_the_target():
     table = stats.sample_complexity(heat).set_index("method")
     assert table.loc["m", "smallest_n"] == "500" and table.loc["k", "smallest_n"] == "–"
     assert table.loc["m", "sizes"] == "250, 500, 2000"
+
+
+def test_calibration_covers_exactly_the_methods_that_declare_scalar_units():
+    """Whether a method's output is scalar curvature is declared by its plugin (register_method's
+    scalar_units), recorded per cell, and read by the report: no list of method names in the report."""
+    from colosseum import registry
+
+    n = 4
+    df = pd.DataFrame({"status": "ok", "point": list(range(n)) * 2, "variant": ["new_plugin"] * n + ["other"] * n,
+                       "true_curvature": [1.0, 2.0, 3.0, 4.0] * 2, "estimate": [2.0, 4.0, 6.0, 8.0] * 2,
+                       "scalar_units": [True] * n + [False] * n})
+    table = stats.calibration(df)
+    assert list(table["method"]) == ["new_plugin"] and table["slope"].iloc[0] == pytest.approx(2.0)
+    orc = registry.entry("method", "ollivier_ricci")
+    assert orc.in_scalar_units({"output": "scalar_minus_flat"}) and not orc.in_scalar_units({"output": "kappa"})
+    assert registry.entry("method", "sritharan").in_scalar_units({})
+    assert not registry.entry("method", "dc_entropy").in_scalar_units({})

@@ -31,7 +31,6 @@ IMPLIED = {"noise": "0", "noise_scale": "absolute", "density": "0"}
 #: Sample complexity: the accuracy a method must reach, and the axes it is reported by.
 REACH = 0.9
 #: Methods whose estimates are scalar curvature (so a calibration slope means something).
-S_UNITS = ("oracle", "sritharan", "hickok_blumberg", "hickok_blumberg_calibrated", "ollivier_ricci")
 #: The reference of the flat leak: the unit 2-sphere cap (S = 2).
 LEAK_REFERENCE = {"dataset": "sphere_cap", "dim": 2, "dataset.radius": 1.0}
 
@@ -197,11 +196,11 @@ def flat_leak(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def in_scalar_units(df: pd.DataFrame) -> pd.Series:
-    """Rows whose estimate is scalar curvature (S_UNITS; ORC only with a scalar output)."""
-    mask = df["method"].isin(S_UNITS)
-    if "method.output" in df:
-        mask &= ~((df["method"] == "ollivier_ricci") & ~df["method.output"].astype(str).str.startswith("scalar"))
-    return mask
+    """Rows whose estimate is scalar curvature, as each method declared at registration (the `scalar_units`
+    column; cells written before it existed count as not)."""
+    if "scalar_units" not in df:
+        return pd.Series(False, index=df.index)
+    return df["scalar_units"].fillna(False).astype(bool)
 
 
 def calibration(df: pd.DataFrame) -> pd.DataFrame:
