@@ -159,7 +159,6 @@ def shutdown() -> None:
 
 def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
     """Settings, validation, plan or manifest, progress: everything before the first cell."""
-    global _SESSION
     try:
         opts = settings.from_config(config)
         registry.add_plugin_dirs(list(opts.plugin_dirs))
@@ -173,10 +172,24 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
             console.print(f"[bold red]invalid[/] {escape(line)}", highlight=False)
         raise Abort(2, f"{len(jobs) - len(specs)} of {len(jobs)} cell(s) of the sweep are invalid "
                        f"({len(problems)} distinct problem(s) above); nothing was computed")
+    target = str(config.hydra.launcher.get("_target_", "BasicLauncher"))
+    open_session(specs, opts, jobs=jobs,
+                 watch_files="BasicLauncher" not in target and "CellLauncher" not in target)
+
+
+def open_session(specs: list[CellSpec], opts: settings.Settings, jobs: list[sweep.Job] | None = None,
+                 watch_files: bool = False) -> list[CellSpec]:
+    """Plan the cells (with the files their plugins are known to read in this run), print the plan of a dry
+    run (Abort(0)) or write the manifest and start the progress display; returns the planned cells.
+
+    jobs: the Hydra jobs of the cells, remembered for the launchers; watch_files: the cells run in other
+    processes, so progress is counted from their files."""
+    global _SESSION
     versions = store.expected_versions(opts.run_dir)
     planned_specs = [identity.planned(s, versions, _plugin_dirs(opts)) for s in specs]
     specs = [s for s, _ in planned_specs]
-    _PLANNED.update({tuple(j.overrides): (j.config, spec) for j, spec in zip(jobs, specs)})
+    if jobs is not None:
+        _PLANNED.update({tuple(j.overrides): (j.config, spec) for j, spec in zip(jobs, specs)})
     if opts.dry_run:
         from .plan import print_plan
 
@@ -187,8 +200,7 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
     _SESSION = session = Session(run_dir=opts.run_dir, total=len(specs))
     console.print(f"colosseum: {len(specs)} cell(s) → {opts.run_dir}", highlight=False)
     session.start_bar()
-    target = str(config.hydra.launcher.get("_target_", "BasicLauncher"))
-    if "BasicLauncher" not in target and "CellLauncher" not in target:
+    if watch_files:
         pending = {}
         for spec in specs:  # jobs run in other processes: count the finished ones from their files
             old = store.cell_outcome(opts.run_dir, spec.cell_id)
@@ -197,6 +209,7 @@ def begin(config: DictConfig, jobs: list[sweep.Job]) -> None:
             else:
                 pending[spec.cell_id] = (spec.label(), spec.key)
         session.watch_files(pending)
+    return specs
 
 
 def finish() -> None:
