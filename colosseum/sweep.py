@@ -116,6 +116,23 @@ def expand(config: DictConfig) -> list[Job]:
     return out
 
 
+def compose(overrides: list[str]) -> tuple[DictConfig, list[Job]]:
+    """The composed config and every job of `colosseum -m <overrides>`, outside a Hydra app (as
+    `colosseum-tune` needs them): Hydra's own composition of a multirun, then `expand`."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    from . import paths
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(paths.CONFIGS), version_base="1.3"):
+        config = GlobalHydra.instance().hydra.compose_config("config", list(overrides), run_mode=RunMode.MULTIRUN)
+        jobs = expand(config)
+    GlobalHydra.instance().clear()
+    return config, jobs
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}" if not isinstance(exc, ValueError) else text[0]

@@ -55,8 +55,21 @@ def sections(parts: dict) -> list[tuple[str, str, pd.DataFrame | None, list[str]
                    f"{n} {kind}" + (" cell(s)" if kind in ("missing", "stale") else "")
                    for kind, n in counts.items()) + ". Rows of stale cells are scored as they stand; a method "
                "with cells of two code versions is shown as two rows ([code ...]).")
+    tuned = []
+    sel = parts.get("selection")
+    if sel:
+        rows = [{"method": name, "tuned": "yes" if m["tuned"] else "default kept",
+                 "setting": ", ".join(f"{k}={v}" for k, v in m["setting"].items()),
+                 "dev_score": m["dev_score"], "default_dev_score": m["default_dev_score"], "dev_blocks": m["dev_blocks"],
+                 "space": "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in m["space"].items())}
+                for name, m in sel["methods"].items()]
+        tuned = [("Tuned track", f"Each setting of a method's space ran on dev seeds {sel['dev_seeds']}; the best "
+                  "mean balanced sign accuracy over dev blocks was chosen (ties to the default) and only the default "
+                  f"and the chosen setting ran on the test seeds {sel['test_seeds']}, which every other panel scores. "
+                  "Dev cells are left out of this report.", pd.DataFrame(rows), [], [])]
     return [
         ("Health of this run", summary, found if len(found) else None, [], ["health.csv"]),
+        *tuned,
         ("Leaderboard", "Pooled over each method's evaluation points; brackets: 95 % bootstrap interval over "
          "cells. Balanced sign accuracy 0.5 means no sign information; any constant scores exactly 0.5 and is "
          "undefined (–) where a group holds one sign only.", leader_columns(parts["leaderboard"]),
