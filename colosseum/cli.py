@@ -130,9 +130,10 @@ def _escapes_config_tree(arg: str) -> bool:
 
 
 def compare_main(argv: list[str] | None = None) -> None:
-    """`colosseum-compare RUN_A RUN_B [RUN_C ...] [--metric M ...] [--csv F] [--markdown F]`.
+    """`colosseum-compare RUN_A RUN_B [RUN_C ...] [--metric M ...] [--match K,..|--ignore K,..] [--csv F]
+    [--markdown F]`.
 
-    Every further run is compared with the first one (the baseline)."""
+    Every further run is compared with the first one (the baseline). Exit 1 when no cell of a run matches."""
     from . import compare, results, store
     from .display import print_table, to_markdown
 
@@ -142,11 +143,19 @@ def compare_main(argv: list[str] | None = None) -> None:
                     help=f"metric to compare (repeatable; default {', '.join(compare.DEFAULT_METRICS)})")
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    ap.add_argument("--match", help="align cells on exactly these parameter columns (comma-separated, e.g. "
+                    "dataset.noise,method.knn), besides dataset, method, denoiser and seed")
+    ap.add_argument("--ignore", help="align cells ignoring these parameter columns (comma-separated); default: "
+                    "those whose values the runs do not share")
     ap.add_argument("--csv", type=Path, help="also write the comparison as CSV")
     ap.add_argument("--markdown", type=Path, help="also write the comparison as markdown")
     args = ap.parse_args(argv)
     if len(args.runs) < 2:
         ap.error("give at least two run directories")
+    if args.match and args.ignore:
+        ap.error("give --match or --ignore, not both")
+    match = [k.strip() for k in args.match.split(",") if k.strip()] if args.match else None
+    ignore = [k.strip() for k in args.ignore.split(",") if k.strip()] if args.ignore else None
     for run in args.runs:
         if not (run / store.CELLS).is_dir():
             ap.error(f"{run} is not a run directory (no {store.CELLS}/ folder)")
@@ -155,10 +164,24 @@ def compare_main(argv: list[str] | None = None) -> None:
         frames = [results.load(run) for run in args.runs]
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    base, tables, md = frames[0], [], []
+    base, tables, md, empty = frames[0], [], [], []
     for run, frame in zip(args.runs[1:], frames[1:]):
-        table = compare.compare(base, frame, metrics=tuple(args.metrics or compare.DEFAULT_METRICS),
-                                n_boot=args.n_boot, seed=args.seed)
+        try:
+            table = compare.compare(base, frame, metrics=tuple(args.metrics or compare.DEFAULT_METRICS),
+                                    n_boot=args.n_boot, seed=args.seed, match=match, ignore=ignore)
+        except ValueError as exc:
+            ap.error(str(exc))
+        names = f"{args.runs[0].name} (a) vs {run.name} (b)"
+        print(f"{names}: {table.attrs['alignment'].describe()}", file=sys.stderr)
+        for side, label in (("only_a", args.runs[0].name), ("only_b", run.name)):
+            if table.attrs[side]:
+                print(f"only in {label}: " + ", ".join(f"{g} ({n} cells)" for g, n in table.attrs[side].items()),
+                      file=sys.stderr)
+        if not table.attrs["matched"]:
+            empty.append(run.name)
+            print(f"colosseum-compare: NOTHING MATCHES between {args.runs[0].name} and {run.name}: no cell of one "
+                  f"aligns with a cell of the other ({table.attrs['alignment'].describe()}); choose what to align "
+                  "on with --match or --ignore", file=sys.stderr)
         shown = table.assign(flag=table["significant"].map({True: "*", False: ""})).drop(columns="significant")
         print_table(shown, title=f"{args.runs[0].name} (a) vs {run.name} (b): diff = b - a, "
                                  "95 % bootstrap interval over matched cells; * = interval excludes 0")
@@ -174,3 +197,5 @@ def compare_main(argv: list[str] | None = None) -> None:
         pd.concat(tables, ignore_index=True).to_csv(args.csv, index=False)
     if args.markdown:
         args.markdown.write_text("\n".join(md))
+    if empty:
+        sys.exit(1)

@@ -116,3 +116,28 @@ def test_the_provenance_diff_lists_a_changed_code_hash(base_run, tmp_path):
     prov = compare.provenance_diff(results.load(base_run), results.load(other))
     row = prov[prov["field"] == "code of method random_sign"]
     assert len(row) == 1 and row.iloc[0]["b"] == "0123456789abcdef"
+
+
+def test_runs_that_differ_in_a_parameter_align_ignoring_it_and_say_so(tmp_path):
+    """The same sweep once with dataset.n_points=500: by default cells align without n_points (named in one
+    line); --match on n_points aligns nothing, loudly; a method absent from one run is one line."""
+    sweep = ["-m", "dataset=sphere_cap,saddle", "method=random_sign", "seed=0,1,2"]
+    a, b = tmp_path / "small", tmp_path / "small_n500"
+    assert run_cli(*sweep, "dataset.n_points=300", f"run_dir={a}", cwd=tmp_path).returncode == 0
+    assert run_cli(*sweep[:2], "method=random_sign,oracle", *sweep[3:], "dataset.n_points=500", f"run_dir={b}",
+                   cwd=tmp_path).returncode == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = compare.compare(a, b, n_boot=50)
+    assert table.attrs["alignment"].describe() == "aligned ignoring dataset.n_points: 300 vs 500"
+    assert set(table["n_cells"]) == {3} and set(table["method"]) == {"random_sign"}
+    assert table.attrs["only_b"] == {"saddle/oracle": 3, "sphere_cap/oracle": 3}
+    out = run_cli(str(a), str(b), "--csv", str(tmp_path / "c.csv"), cwd=tmp_path, script="colosseum-compare")
+    assert out.returncode == 0, out.stderr
+    assert "aligned ignoring dataset.n_points: 300 vs 500" in out.stderr
+    assert "only in small_n500: saddle/oracle (3 cells), sphere_cap/oracle (3 cells)" in out.stderr
+    assert set(pd.read_csv(tmp_path / "c.csv")["n_cells"]) == {3}
+    strict = run_cli(str(a), str(b), "--match", "dataset.n_points", cwd=tmp_path, script="colosseum-compare")
+    assert strict.returncode == 1 and "NOTHING MATCHES" in strict.stderr
+    wrong = run_cli(str(a), str(b), "--ignore", "dataset.nosuch", cwd=tmp_path, script="colosseum-compare")
+    assert wrong.returncode == 2 and "no parameter column(s) ['dataset.nosuch']" in wrong.stderr
