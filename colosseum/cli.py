@@ -37,10 +37,13 @@ def _precheck(args: list[str]) -> str | None:
     overrides = [a for a in args if not a.startswith("-")]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-        primary = [o.input_line for o in parsed if not (multirun and o.is_sweep_override())]
+        sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
+        primary = [o.input_line for o in parsed if not o.is_sweep_override()]
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(paths.CONFIGS), version_base="1.3"):
-            compose("config", overrides=primary)
+            cfg = compose("config", overrides=primary, return_hydra_config=True)
+        if sweeps and not multirun and str(cfg.hydra.get("mode")) != "RunMode.MULTIRUN":
+            return f"{sweeps[0]!r} is a sweep (several values): run it with -m"
     except OverrideParseException as exc:
         bad = str(exc).strip().splitlines()[0].split(": ", 1)[-1]
         return (f"invalid override {bad!r}: not in Hydra's override grammar (key=value with plain ASCII; "

@@ -71,7 +71,7 @@ def test_an_integer_given_as_a_float_is_the_same_cell():
 
 
 @pytest.mark.parametrize("dataset_params, method_params, seed, words", [
-    ({}, {"sign": True}, 0, ["'sign'", "an integer", "True (bool)"]),
+    ({}, {"sign": True}, 0, ["'sign'", "one of -1, 1", "True (bool)"]),
     ({"n_points": "abc"}, {}, 0, ["'n_points'", "an integer", "'abc' (str)"]),
     ({"n_points": 300.5}, {}, 0, ["'n_points'", "an integer", "300.5"]),
     ({"n_points": -5}, {}, 0, ["'n_points'", ">= 10", "-5"]),

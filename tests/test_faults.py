@@ -40,7 +40,7 @@ def test_corrupt_cell_files_are_skipped_checked_fixed_and_recomputed(tmp_path):
     files[0].write_bytes(files[0].read_bytes()[:200])       # truncated
     files[1].write_bytes(b"this is not a parquet file")      # garbage
     (run / "cells" / ".abc.123.deadbe.tmp").write_bytes(b"half")
-    with pytest.warns(UserWarning, match=f"skipped 2 unreadable cell file.*{files[0].name}"):
+    with pytest.warns(UserWarning, match=f"skipped 2 corrupt cell file.*{files[0].name}"):
         df = results.load(run)
     assert df["cell_id"].nunique() == 1 and len(df.attrs["missing_cells"]) == 2
     with warnings.catch_warnings():
