@@ -43,7 +43,9 @@ def test_plugins_import_no_other_plugin_and_look_none_up(plugin: Path):
     ("colosseum/estimators/knn.py", {"ollivier_ricci", "forman_ricci", "diffusion_orc", "hickok_blumberg",
                                      "hickok_blumberg_calibrated",
                                      "dc_rfae", "dc_mioflattener"}),
-    ("colosseum/estimators/quadratic_fit.py", {"sritharan"}),
+    ("colosseum/estimators/quadratic_fit.py", {"sritharan", "sff_regressor"}),
+    ("colosseum/estimators/sff_regression.py", {"sff_regressor"}),
+    ("colosseum/estimators/adal_pca.py", {"adal_pca"}),
 ])
 def test_a_core_is_in_the_code_identity_of_exactly_its_methods(core, users):
     builtin = [m for m in registry.list_methods()
