@@ -10,7 +10,7 @@ from colosseum.params import Count, Range
 from colosseum.registry import register_method
 
 
-@register_method("adal_pca")
+@register_method("adal_pca", scalar_units=True)
 def adal_pca(points, eval_idx, dim, *, seed: int, target_ratio: Annotated[float, Range(gt=0, lt=1)] = 0.85,
              radius_step: Annotated[float, Range(gt=0)] = 0.01, n_radii: Count = 149,
              principal_fraction: Annotated[float, Range(gt=0, le=0.5)] = 0.3):
