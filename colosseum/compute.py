@@ -40,6 +40,8 @@ SAMPLE_CACHE_SIZE = 32
 _DENOISED: OrderedDict[str, np.ndarray] = OrderedDict()
 #: The memory limit of this process (set by the cell worker), named in the rows of cells that hit it.
 MEMORY_LIMIT_GB: float | None = None
+#: Methods this process has called: the first call of each also compiles its JAX functions.
+_CALLED: set[str] = set()
 #: Files each plugin ((kind, name)) was seen to read while it ran in this process. A call served from a
 #: cache (a reused draw, an already compiled function) runs less of its code than the first, so what one
 #: call read counts for every later cell of that plugin here.
@@ -117,6 +119,20 @@ def flat_meta(meta: Mapping[str, Any], prefix: str = "meta.") -> dict[str, Any]:
     return out
 
 
+def declined(spec: CellSpec) -> str | None:
+    """Why the cell's method declines it before any work is done (None: it does not): result smoothing asks
+    a method for every row of a neighbourhood, which one declared unaffordable (`smoothable=False`) cannot give."""
+    if not spec.smooth_t:
+        return None
+    entry = registry.entry(registry.METHOD, spec.method)
+    if not entry.smoothable:
+        return (f"method {spec.method!r} declines result smoothing (smooth_t={spec.smooth_t}): it would have to "
+                "evaluate every row of each evaluation row's neighbourhood, and each row costs it seconds")
+    if "truth" in entry.filled_by_runner:
+        return f"method {spec.method!r} sees the truth of the evaluation rows only: it cannot be smoothed"
+    return None
+
+
 def draw_sample(spec: CellSpec) -> Sample:
     """The dataset draw of a cell, from this process's cache of recent draws when it is there."""
     key = spec.draw_key
@@ -173,11 +189,9 @@ def run_method(spec: CellSpec, points: np.ndarray, sample: Sample):
     from . import smoothing
     from .contract import Estimate
 
-    if not entry.smoothable:
-        raise SkipCell(f"method {spec.method!r} declines result smoothing (smooth_t={spec.smooth_t}): it would "
-                       "evaluate every row of a neighbourhood, and each costs it seconds")
-    if "truth" in entry.filled_by_runner:
-        raise SkipCell(f"method {spec.method!r} sees the truth of the evaluation rows only: it cannot be smoothed")
+    reason = declined(spec)
+    if reason:
+        raise SkipCell(reason)
     rows, A = smoothing.neighbourhood(points, sample.eval_idx, spec.smooth_t)
     wide = estimate(rows)
     at = np.searchsorted(rows, sample.eval_idx)
@@ -205,6 +219,7 @@ def compute_cell(spec: CellSpec, report: Callable[[str, dict], None] | None = No
 
 def _compute(spec: CellSpec, report: Callable[[str, dict], None] | None) -> dict[str, Any]:
     t0 = time.perf_counter()
+    cached_draw = spec.draw_key in _SAMPLES
     try:
         sample = draw_sample(spec)
     except SkipCell as exc:
@@ -214,7 +229,7 @@ def _compute(spec: CellSpec, report: Callable[[str, dict], None] | None) -> dict
     info = {"row": sample.eval_idx, "true_curvature": sample.curvature, "dim": sample.dim,
             "n_points": int(sample.points.shape[0]), "ambient_dim": int(sample.points.shape[1]),
             "zero_tol": float(sample.meta.get("zero_tol", 0.0)), "meta": flat_meta(sample.meta),
-            "dataset_s": time.perf_counter() - t0}
+            "dataset_s": time.perf_counter() - t0, "draw_cached": cached_draw}
     if report is not None:
         report("sample", info)
     t_d = time.perf_counter()
@@ -226,6 +241,8 @@ def _compute(spec: CellSpec, report: Callable[[str, dict], None] | None) -> dict
         return {**info, **failure(Status.ERROR, exc, phase="denoise"), "denoise_s": time.perf_counter() - t_d}
     info["denoise_s"] = time.perf_counter() - t_d
     t1 = time.perf_counter()
+    info["first_call"] = spec.method not in _CALLED
+    _CALLED.add(spec.method)
     try:
         est = run_method(spec, points, sample)
     except SkipCell as exc:

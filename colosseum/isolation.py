@@ -268,7 +268,8 @@ class CellWorker:
             self._conn.send(spec.to_dict())
         except OSError:
             return self._died({})
-        deadline = time.monotonic() + timeout_s
+        sent = time.monotonic()
+        deadline = sent + timeout_s
         partial: dict[str, Any] = {}
         while True:
             remaining = deadline - time.monotonic()
@@ -276,8 +277,12 @@ class CellWorker:
                 ready = remaining > 0 and self._conn.poll(remaining)
                 if not ready:
                     self.kill()
-                    return {**partial, **failure(Status.TIMEOUT, message=f"cell exceeded timeout_s={timeout_s:g}",
-                                                 phase="method" if partial else "dataset")}
+                    burned = time.monotonic() - sent  # what the cell cost before it was stopped counts too
+                    spent = {"runtime_s": max(0.0, burned - partial.get("dataset_s", 0.0))} if partial else \
+                        {"dataset_s": burned}
+                    return {**partial, **spent,
+                            **failure(Status.TIMEOUT, message=f"cell exceeded timeout_s={timeout_s:g}",
+                                      phase="method" if partial else "dataset")}
                 kind, info = self._conn.recv()
             except (EOFError, ConnectionError, OSError):
                 return self._died(partial)

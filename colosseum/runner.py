@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from . import identity, isolation, registry, results, schema, settings, store, sweep
 from .cells import CellSpec
-from .compute import compute_cell, failure
+from .compute import compute_cell, declined, failure
 from .progress import CACHED, REFUSED, Session, console
 from .provenance import provenance
 from .status import Status
@@ -77,7 +77,9 @@ def run_spec(spec: CellSpec, opts: settings.Settings, worker: isolation.CellWork
     if not opts.needs_run(None if old is None else old[0]):
         _note(spec, CACHED, t0, old_status=old[0])
         return CACHED
-    payload = compute(spec, opts, worker)
+    reason = declined(spec)
+    payload = ({**failure(Status.SKIPPED, message=reason, phase="method"), "code_ran": dict(spec.code)} if reason
+               else compute(spec, opts, worker))  # declined before any work: no draw, no worker
     filed, problem = identity.reconcile(spec, payload)
     if problem and opts.isolation != "inline":
         (worker or isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell, opts.memory_limit_gb)).restart()
@@ -232,12 +234,20 @@ def finish() -> None:
 
 
 def cpu_by_method(frame) -> str:
-    """One line: the CPU seconds of this sweep's cells by method (draw, denoising and method together)."""
+    """Where this sweep's CPU went, in one line: the methods' own time (timed-out cells included), apart from
+    the dataset draws and from the extra time of each method's first call in a worker (JIT compilation),
+    which would otherwise be charged to whichever method happened to run first."""
     cells = frame.drop_duplicates("cell_id")
-    parts = [c for c in ("dataset_s", "denoise_s", "runtime_s") if c in cells]
-    seconds = cells[parts].fillna(0.0).sum(axis=1).groupby(cells["method"]).sum().sort_values(ascending=False)
-    total = float(seconds.sum())
-    return "CPU by method: " + ", ".join(f"{m} {s:.0f} s" for m, s in seconds.items()) + f" (total {total:.0f} s)"
+    runtime = cells["runtime_s"].fillna(0.0)
+    first = cells["first_call"].fillna(False).astype(bool) if "first_call" in cells else runtime * 0 > 0
+    typical = runtime[~first].groupby(cells.loc[~first, "method"]).median()
+    excess = (runtime - cells["method"].map(typical).fillna(0.0)).clip(lower=0.0).where(first, 0.0)
+    own = (runtime - excess).groupby(cells["method"]).sum().sort_values(ascending=False)
+    draws = cells["dataset_s"].fillna(0.0) + (cells["denoise_s"].fillna(0.0) if "denoise_s" in cells else 0.0)
+    drawn = int((~cells["draw_cached"].fillna(False).astype(bool)).sum()) if "draw_cached" in cells else len(cells)
+    return ("CPU by method: " + ", ".join(f"{m} {v:.0f} s" for m, v in own.items())
+            + f" (total {own.sum():.0f} s); dataset draws and denoising {draws.sum():.0f} s ({drawn} computed); "
+            f"first calls in a worker beyond a typical call (JIT compilation) {excess.sum():.0f} s")
 
 
 def _guarded(step, *args) -> None:

@@ -8,7 +8,7 @@ from colosseum.params import Count, NonNegative, NonNegativeInt, Positive, Proba
 from colosseum.registry import register_method
 
 
-@register_method("dc_mioflattener")
+@register_method("dc_mioflattener", smoothable=False)
 def dc_mioflattener(points, eval_idx, dim, *, seed: int, knn: Annotated[int, Range(ge=2)] = 120,
                     tolerance: NonNegativeInt = 5, alpha: Probability = 0.0, t_max: Annotated[int, Range(ge=2)] = 39,
                     locality: Annotated[float, Range(gt=0, le=1)] = 0.9, comparison_trials: Count = 1,

@@ -171,7 +171,9 @@ def test_a_timeout_ends_the_cells_whole_process_group(tmp_path, plugin_args):
     out = run_cli("method=spawner", f"method.pid_file={pid_file}", "dataset=saddle", "timeout_s=6",
                   f"run_dir={tmp_path / 'r'}", *plugin_args, cwd=tmp_path, timeout=120)
     assert out.returncode == 1
-    assert results.load(tmp_path / "r")["status"].iloc[0] == "timeout"
+    cell = results.load(tmp_path / "r").iloc[0]
+    assert cell["status"] == "timeout"
+    assert 5.0 < cell["runtime_s"] < 30.0, "the seconds a timed-out cell burned count in the CPU table"
     child = int(pid_file.read_text())
     for _ in range(20):
         if not _alive(child):
