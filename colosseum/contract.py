@@ -143,6 +143,17 @@ def validate_denoised(out: Any, points: np.ndarray, source: str = "denoiser") ->
     moved = float(np.median(np.linalg.norm(arr - points, axis=1)))
     shifted = float(np.median(np.linalg.norm(arr - np.roll(points, len(points) // 2 + 1, axis=0), axis=1)))
     if len(points) > 2 and moved >= 0.5 * shifted:
+        spread = _rms_radius(arr) / max(_rms_radius(points), 1e-300)
+        if spread < 0.9:  # a reordering keeps the cloud's spread exactly; a collapse shrinks it
+            diameter = float(np.ptp(points, axis=0).max()) or 1.0
+            raise ValueError(f"{source} collapsed the cloud: it moved rows by a median {moved:.3g} "
+                             f"({moved / diameter:.0%} of the cloud's extent, as far as reordering the rows would) "
+                             f"and shrank its spread to {spread:.0%} of the input's; it over-smooths this cloud "
+                             "(a narrower setting, or none, keeps its shape)")
         raise ValueError(f"{source} moved its rows by a median {moved:.3g}, as far as reordering them would "
                          f"({shifted:.3g}): rows must stay in their order (row i of the output is row i denoised)")
     return arr
+
+
+def _rms_radius(points: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum((points - points.mean(axis=0)) ** 2, axis=1))))

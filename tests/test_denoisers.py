@@ -48,6 +48,18 @@ def test_none_leaves_the_cloud_as_it_is(noisy_cap):
         registry.make_denoiser("none", k=3)
 
 
+def test_a_collapsed_cloud_is_named_as_such_not_as_a_reordering(noisy_cap):
+    """Over-smoothing pulls every row towards the centre: as far as a reordering would move them, but the
+    cloud shrinks, which no reordering does; the message names what happened."""
+    pts = noisy_cap.points
+    centre = pts.mean(axis=0)
+    collapsed = centre + 0.05 * (pts - centre)
+    with pytest.raises(ValueError, match=r"collapsed the cloud: .* shrank its spread to 5% of the input's"):
+        validate_denoised(collapsed, pts)
+    with pytest.raises(ValueError, match="rows must stay in their order"):
+        validate_denoised(pts[::-1], pts)
+
+
 def test_denoised_output_is_checked_for_shape_finiteness_and_row_order(noisy_cap):
     pts = noisy_cap.points
     with pytest.raises(ValueError, match="shape"):
