@@ -16,6 +16,46 @@ SETTINGS = ("run_name", "run_dir", "rerun", "timeout_s", "memory_gb", "isolation
             "threads_per_cell", "dry_run")
 
 
+COMMANDS = (("colosseum-check RUN_DIR [--fix]", "is a run complete and clean; move corrupt files aside"),
+            ("colosseum-report RUN_DIR", "the report: leaderboard, where, how sure, calibration (HTML, markdown, CSV)"),
+            ("colosseum-compare RUN_A RUN_B", "run against run, cells aligned by identity (--match/--ignore)"),
+            ("colosseum-tune OVERRIDES", "every method at its best setting chosen on dev seeds, scored on test seeds"),
+            ("colosseum-preview NAME --out F.png", "a dataset's cloud coloured by its true curvature"),
+            ("colosseum-contract", "the public contract checked on every dataset, method and denoiser"))
+
+
+def help_text() -> str:
+    """`colosseum --help`: what it runs by default, how to choose, the groups' choices and the other commands."""
+    groups = []
+    for group in ("dataset", "method", "denoise", "experiment", "condition"):
+        names = sorted(p.stem for p in (paths.CONFIGS / group).glob("*.yaml"))
+        groups.append(f"  {group}: {', '.join(names)}")
+    commands = "\n".join(f"  {c:<38} {what}" for c, what in COMMANDS)
+    return f"""usage: colosseum [-m] [OVERRIDE ...]
+
+Runs cells (dataset x method x seed) in isolated workers and scores the sign of scalar curvature.
+With no overrides, or with settings only (run_name=..., dry_run=true, timeout_s=...), it runs the default
+benchmark {' '.join(DEFAULT_ARGS)} (configs/experiment/quick.yaml) with those settings.
+
+examples:
+  colosseum                                     the default benchmark (results/quick)
+  colosseum dry_run=true                        its plan, nothing computed
+  colosseum dataset=saddle method=sritharan     one cell
+  colosseum -m dataset=sphere_cap,saddle method=sritharan,oracle seed=0,1
+  colosseum +experiment=hard                    a preset battery (configs/experiment/)
+
+config groups (group=choice):
+{chr(10).join(groups)}
+settings: seed, run_name, run_dir, rerun (none|failed|all), timeout_s, memory_gb, isolation, plugin_dirs,
+  threads_per_cell, smooth_t, dry_run; parameters as dataset.<p>=..., method.<p>=... (configs/*/<name>.yaml)
+
+other commands:
+{commands}
+
+exit status: 0 all cells ok or skipped, 1 a cell failed or was refused, 2 an invalid sweep (nothing computed),
+130 interrupted. Hydra's own options: colosseum --hydra-help."""
+
+
 def _only_settings(args: list[str]) -> bool:
     """Whether every argument sets a run setting or a Hydra option (no dataset, method, preset or sweep)."""
     keys = [a.partition("=")[0].lstrip("+~") for a in args if not a.startswith("-")]
@@ -77,6 +117,9 @@ def main() -> None:
 
     from . import runner
 
+    if any(a in ("--help", "-h") for a in sys.argv[1:]):
+        print(help_text())
+        return
     if _only_settings(sys.argv[1:]):
         sys.argv[1:1] = DEFAULT_ARGS
     bad = [a for a in sys.argv[1:] if _escapes_config_tree(a)]

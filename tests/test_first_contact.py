@@ -45,3 +45,12 @@ def test_cpu_is_charged_to_methods_apart_from_draws_and_first_calls():
     line = runner.cpu_by_method(cells)
     assert line.startswith("CPU by method: slow 34 s, constant 0 s (total 34 s)"), line
     assert "dataset draws and denoising 5 s (1 computed)" in line and "(JIT compilation) 7 s" in line
+
+
+def test_help_names_the_default_preset_and_the_other_commands(tmp_path):
+    out = run_cli("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    assert "+experiment=quick" in out.stdout and "dry_run=true" in out.stdout
+    for command in ("colosseum-check", "colosseum-report", "colosseum-compare", "colosseum-tune", "colosseum-preview"):
+        assert command in out.stdout, command
+    assert "tune:" not in out.stdout, "search spaces are not a config group to choose"
