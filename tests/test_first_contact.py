@@ -54,3 +54,33 @@ def test_help_names_the_default_preset_and_the_other_commands(tmp_path):
     for command in ("colosseum-check", "colosseum-report", "colosseum-compare", "colosseum-tune", "colosseum-preview"):
         assert command in out.stdout, command
     assert "tune:" not in out.stdout, "search spaces are not a config group to choose"
+
+
+def test_every_report_section_shows_something_or_says_what_the_run_lacks(tmp_path):
+    run = tmp_path / "r"
+    out = run_cli("-m", "dataset=sphere_cap,saddle", "dataset.n_points=300", "dataset.n_eval=4",
+                  "method=oracle,constant,random_sign,ollivier_ricci", "seed=0,1", f"run_dir={run}",
+                  "isolation=inline", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rep = run_cli(str(run), "--n-boot", "50", cwd=tmp_path, script="colosseum-report")
+    assert rep.returncode == 0, rep.stderr
+    md = (run / "report" / "report.md").read_text()
+    sections = md.split("\n## ")[1:]
+    for section in sections:
+        title, _, body = section.partition("\n")
+        assert body.strip(), f"section {title!r} is a bare heading"
+    assert "This run varies no cloud size" in md and "This run has no flat controls" in md
+    assert "This run has no closed (pointwise) dataset" in md
+    # ties in the bar chart come in the table's order (constant and random_sign may tie)
+    board = pd.read_csv(run / "report" / "leaderboard.csv")
+    assert list(board["method"]) == list(board.sort_values("balanced_sign_accuracy", ascending=False,
+                                                           kind="stable")["method"])
+
+
+def test_calibration_axes_fit_the_data_not_a_few_wild_estimates():
+    from colosseum.report.plots import robust_limits
+
+    rng = np.random.default_rng(0)
+    estimates = np.concatenate([rng.normal(2.0, 0.3, 500), [1500.0, -900.0]])
+    lo, hi = robust_limits(estimates)
+    assert -0.5 < lo <= 0.0 and 2.5 < hi < 4.0, (lo, hi)

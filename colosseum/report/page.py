@@ -93,6 +93,27 @@ def sections(parts: dict) -> list[tuple[str, str, pd.DataFrame | None, list[str]
     ]
 
 
+#: What a section needs that a run may lack, said in one sentence instead of an empty heading.
+LACKS = {
+    "Where": "This run holds no condition with both signs: balanced sign accuracy is undefined everywhere "
+             "(add datasets or seeds of the other sign, e.g. saddle beside sphere_cap, or quadric seeds 0,1).",
+    "Sample complexity": "This run varies no cloud size: add e.g. dataset.n_points=250,500,2000 to see the "
+                         "smallest n at which each method reaches the target.",
+    "How sure": "Too few complete blocks (a condition and seed pair holding both signs) or methods for a rank test: "
+                "add seeds (pairs 0,1 2,3 ...) or conditions.",
+    "Flat leak": "This run has no flat controls: add cylinder or flat_torus, with the unit sphere_cap as the "
+                 "reference, to see what each method reads from extrinsic bending alone.",
+    "Calibration": "No method in scalar-curvature units ran here (each method declares its units when it "
+                   "registers).",
+    "Clouds": "This run has no closed (pointwise) dataset: add torus or ellipsoid to see clouds coloured by truth "
+              "and by each method's estimate.",
+}
+
+
+def _lacks(title: str) -> str:
+    return next((text for key, text in LACKS.items() if title.startswith(key)), "Nothing to show for this run.")
+
+
 def markdown(run, df, parts: dict, missing) -> str:
     files = parts["files"]
     out = [f"# Colosseum report: {run.name}\n",
@@ -102,8 +123,12 @@ def markdown(run, df, parts: dict, missing) -> str:
         out.append(f"**Partial run: {len(missing)} expected cells are missing.**\n")
     for title, text, table, figs, csvs in sections(parts):
         out.append(f"## {title}\n")
-        if text:
+        shown = (table is not None and len(table)) or any(f in files for f in figs)
+        if text and (shown or title.startswith("Health")):
             out.append(text + "\n")
+        if not shown and not title.startswith("Health"):
+            out.append(f"*{_lacks(title)}*\n")
+            continue
         if table is not None and len(table):
             out.append(to_markdown(table))
         out += [f"\n![{f}]({files[f].name})\n" for f in figs if f in files]
@@ -121,8 +146,12 @@ def page_html(run, df, parts: dict, missing) -> str:
     body = []
     for title, text, frame, figs, csvs in sections(parts):
         body.append(f"<h2>{html.escape(title)}</h2>")
-        if text:
+        shown = (frame is not None and len(frame)) or any(f in files for f in figs)
+        if text and (shown or title.startswith("Health")):
             body.append(f"<p>{html.escape(text)}</p>")
+        if not shown and not title.startswith("Health"):
+            body.append(f"<p class=lack>{html.escape(_lacks(title))}</p>")
+            continue
         if frame is not None and len(frame):
             body.append(table(frame))
         body += [f'<figure><img src="{html.escape(files[f].name)}" alt="{html.escape(f)}"></figure>'
@@ -133,7 +162,7 @@ def page_html(run, df, parts: dict, missing) -> str:
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Colosseum report: {html.escape(run.name)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1500px}} table.t{{border-collapse:collapse;font-size:13px}}
 table.t td,table.t th{{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}}
-figure{{margin:1em 0}} img{{max-width:100%;height:auto}} .warn{{color:#b00;font-weight:bold}} .csv{{font-size:12px}}</style>
+figure{{margin:1em 0}} img{{max-width:100%;height:auto}} .warn{{color:#b00;font-weight:bold}} .lack{{color:#555;font-style:italic}} .csv{{font-size:12px}}</style>
 </head><body><h1>Colosseum report: {html.escape(run.name)}</h1>
 <p>{df['cell_id'].nunique()} cells, {df['variant'].nunique()} methods, {df['dataset'].nunique()} datasets.</p>{warn}
 {''.join(body)}</body></html>"""

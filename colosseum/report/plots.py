@@ -38,7 +38,8 @@ def _save(fig, path: Path) -> Path:
 def plot_leaderboard(lb: pd.DataFrame, path: Path) -> Path:
     """Balanced sign accuracy per method, best on top, with its 95 % interval over cells."""
     plt = _plt()
-    lb = lb.sort_values(HEADLINE, na_position="first")
+    # the table's order (best first, ties as listed), drawn top to bottom
+    lb = lb.sort_values(HEADLINE, ascending=False, na_position="last", kind="stable").iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(lb) + 1.4))
     y = np.arange(len(lb))
     val = lb[HEADLINE].to_numpy(float)
@@ -49,7 +50,8 @@ def plot_leaderboard(lb: pd.DataFrame, path: Path) -> Path:
                 fmt="none", ecolor="k", capsize=3, lw=1)
     ax.axvline(0.5, color="k", ls="--", lw=1, label="chance, and any constant (0.5)")
     ax.set_yticks(y, lb["method"])
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, 1.04)  # whiskers that reach 1.0 keep their caps
+    ax.set_xticks(np.linspace(0, 1, 6))
     ax.set_xlabel("balanced sign accuracy (95 % bootstrap interval over cells)")
     ax.legend(loc="lower right", fontsize=9)
     return _save(fig, path)
@@ -110,6 +112,18 @@ def plot_flat_leak(leak: pd.DataFrame, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def robust_limits(values: np.ndarray, share: float = 0.02) -> tuple[float, float]:
+    """Axis limits that fit the bulk of `values` (the truth always, estimates between the 2nd and 98th
+    percentiles), with a margin: one wild estimate does not squeeze the rest into a strip."""
+    v = values[np.isfinite(values)]
+    if not v.size:
+        return -1.0, 1.0
+    lo, hi = np.quantile(v, [share, 1 - share])
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    pad = 0.08 * (hi - lo or 1.0)
+    return float(lo - pad), float(hi + pad)
+
+
 def plot_calibration(df: pd.DataFrame, calib: pd.DataFrame, path: Path) -> Path | None:
     """Estimate against truth for methods in scalar-curvature units, with y = x and the fitted slope."""
     from .stats import in_scalar_units
@@ -126,12 +140,20 @@ def plot_calibration(df: pd.DataFrame, calib: pd.DataFrame, path: Path) -> Path 
         g = pts[pts["variant"] == m]
         t, e = g["true_curvature"].to_numpy(float), g["estimate"].to_numpy(float)
         ok = np.isfinite(e)
-        ax.scatter(t[ok], e[ok], s=8, alpha=0.5)
-        lim = [min(t.min(), np.nanmin(e[ok]) if ok.any() else 0), max(t.max(), np.nanmax(e[ok]) if ok.any() else 1)]
+        xlim, ylim = robust_limits(t, share=0.0), robust_limits(e[ok])
+        inside = ok & (e >= ylim[0]) & (e <= ylim[1])
+        ax.scatter(t[inside], e[inside], s=8, alpha=0.5)
+        outside = ok & ~inside
+        if outside.any():  # a few wild estimates: shown on the edge, and counted
+            ax.scatter(t[outside], np.clip(e[outside], *ylim), s=12, marker="^", color="tab:red", alpha=0.6,
+                       label=f"{int(outside.sum())} beyond the axis")
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        lim = [max(xlim[0], ylim[0]), min(xlim[1], ylim[1])]
         ax.plot(lim, lim, "k--", lw=1, label="y = x")
         row = calib[calib["method"] == m].iloc[0]
         if np.isfinite(row["slope"]):
-            xs = np.linspace(*lim, 2)
+            xs = np.linspace(*xlim, 2)
             ax.plot(xs, row["intercept"] + row["slope"] * xs, color="tab:red", lw=1, label=f"slope {row['slope']:.2f}")
         ax.set_title(f"{m} (r = {row['r']:.2f})")
         ax.set_xlabel("true S")
