@@ -125,6 +125,9 @@ def check_denoiser(registry, name: str, sample) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="colosseum-contract", description=__doc__.splitlines()[0])
     ap.add_argument("--skip", default="", help="comma-separated methods not to run")
+    ap.add_argument("--only", default="", help="comma-separated methods to run (default: every one)")
+    ap.add_argument("--datasets", default="", help="comma-separated datasets to draw (default: every one; the "
+                    "probe is always drawn)")
     ap.add_argument("--n-points", type=int, default=500, help="size of each dataset's draw (default 500)")
     ap.add_argument("--probe", default="sphere_cap", help="the dataset every method runs on (default sphere_cap)")
     ap.add_argument("--n-eval", type=int, default=2, help="evaluation rows of the methods' probe (default 2)")
@@ -134,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     assert callable(results.load)
     skip = {s for s in args.skip.split(",") if s}
     datasets, methods, denoisers = registry.list_datasets(), registry.list_methods(), registry.list_denoisers()
+    only = [s for s in args.only.split(",") if s]
+    if only:
+        skip |= set(methods) - set(only)
+        denoisers = [d for d in denoisers if d in only]
+    chosen = [s for s in args.datasets.split(",") if s]
+    if chosen:
+        datasets = [d for d in datasets if d in chosen or d == args.probe]
     print(f"{len(datasets)} datasets: {', '.join(datasets)}")
     print(f"{len(methods)} methods: {', '.join(methods)}")
     print(f"{len(denoisers)} denoisers: {', '.join(denoisers)}")
