@@ -15,6 +15,8 @@ from ..status import Status
 from .stats import HEADLINE
 
 DPI = 100
+#: A heatmap with more conditions than this is drawn with conditions as rows and methods as columns.
+WIDE = 24
 
 
 def _plt():
@@ -66,6 +68,8 @@ def plot_heatmap(heat: pd.DataFrame, order: list[str], path: Path) -> Path | Non
     table = table.reindex([m for m in order if m in table.index]).dropna(axis=1, how="all")
     if table.empty:
         return None
+    if table.shape[1] > WIDE:  # many conditions (families x corruptions): one row per condition instead
+        table = table.T
     fig, ax = plt.subplots(figsize=(max(7.0, 0.55 * table.shape[1] + 3.5), 0.42 * table.shape[0] + 2.8))
     cmap = plt.get_cmap("RdYlGn").copy()
     cmap.set_bad("0.85")

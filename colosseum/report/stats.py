@@ -25,9 +25,14 @@ BOOT_METRICS = ("sign_accuracy", "balanced_sign_accuracy", "auroc", "pearson")
 HEADLINE = "balanced_sign_accuracy"
 #: The axes of an experimental condition: label -> column of the per-point table.
 CONDITIONS = {"d": "dim", "codim": "dataset.codim", "noise": "dataset.noise", "noise_scale": "dataset.noise_scale",
-              "n": "n_points", "density": "dataset.density_slope"}
+              "spread": "dataset.noise_spread", "outliers": "dataset.outliers", "n": "n_points",
+              "density": "dataset.density_slope"}
 #: What an axis means for a dataset that has no such parameter (sampling is uniform, noise absent, ...).
-IMPLIED = {"noise": "0", "noise_scale": "absolute", "density": "0"}
+IMPLIED = {"noise": "0", "noise_scale": "absolute", "density": "0", "spread": "0", "outliers": "0"}
+#: The shape family: an axis of "where" when at least this many families of the run hold both signs (then a
+#: family can be scored on its own); blocks never split by family, so a one-signed family (a cap) still pairs
+#: with its twin of the other sign (a saddle).
+FAMILY_MIN = 2
 #: Sample complexity: the accuracy a method must reach, and the axes it is reported by.
 REACH = 0.9
 #: Methods whose estimates are scalar curvature (so a calibration slope means something).
@@ -65,11 +70,34 @@ def varying_axes(cond: pd.DataFrame) -> list[str]:
     return [c for c in cond.columns if cond[c].nunique() > 1]
 
 
-def condition_labels(df: pd.DataFrame) -> pd.Series:
-    """A short name of each row's condition: the axes that vary in this run, e.g. 'd=2 noise=0.05'."""
+def family_axis(df: pd.DataFrame) -> bool:
+    """Whether the shape family is an axis of "where": at least FAMILY_MIN datasets of the run hold both signs."""
+    pts = scored_points(df)
+    signed = pts[np.abs(pts["true_curvature"].astype(float)) > pts["zero_tol"].astype(float)]
+    both = signed.groupby("dataset")["true_curvature"].agg(lambda t: (t > 0).any() and (t < 0).any())
+    return int(both.sum()) >= FAMILY_MIN
+
+
+def condition_labels(df: pd.DataFrame, family: bool = False) -> pd.Series:
+    """A short name of each row's condition: the axes that vary in this run, each left out where it holds the
+    value of a strict majority of the run's conditions ('noise=0.05', 'd=3 n=500'; 'baseline' where every
+    axis does), after the family when `family` ('torus | noise=0.03'). Unique per condition: an axis left
+    out holds that one value."""
     cond = conditions(df)
-    axes = varying_axes(cond) or list(cond.columns[:1])
-    return cond[axes].apply(lambda r: " ".join(f"{a}={v}" for a, v in r.items()), axis=1)
+    axes = varying_axes(cond)
+    distinct = cond[axes].drop_duplicates()
+    common = {}
+    for a in axes:
+        counts = distinct[a].value_counts()
+        common[a] = counts.index[0] if counts.iloc[0] * 2 > len(distinct) else None
+
+    def name(row) -> str:
+        return " ".join(f"{a}={v}" for a, v in row.items() if v != common[a]) or "baseline"
+
+    labels = cond[axes].apply(name, axis=1) if axes else pd.Series("all", index=df.index)
+    if family:
+        labels = df["dataset"].astype(str) + " | " + labels
+    return labels
 
 
 def block_ids(df: pd.DataFrame) -> pd.Series:
@@ -139,8 +167,11 @@ def heatmap(df: pd.DataFrame, metric: str = HEADLINE) -> pd.DataFrame:
     axes of the condition, the number of signed points and the positive share)."""
     pts = scored_points(df)
     cond = conditions(pts)
+    family = family_axis(pts)
+    if family:
+        cond.insert(0, "family", pts["dataset"].astype(str))
     axes = varying_axes(cond) or list(cond.columns[:1])
-    pts = pts.assign(condition=condition_labels(pts), **{f"axis_{a}": cond[a] for a in axes})
+    pts = pts.assign(condition=condition_labels(pts, family), **{f"axis_{a}": cond[a] for a in axes})
     rows = []
     for (c, m), g in pts.groupby(["condition", "variant"], sort=True):
         t = g["true_curvature"].to_numpy(float)
@@ -162,7 +193,7 @@ def sample_complexity(heat: pd.DataFrame, reach: float = REACH) -> pd.DataFrame:
     """For each method and (d, noise) group, the smallest n whose condition reaches `reach`, '–' if none."""
     if heat.empty or "n" not in heat:
         return pd.DataFrame(columns=["method", "group", "smallest_n", "sizes"])
-    keys = [a for a in heat.columns if a in CONDITIONS and a != "n"]
+    keys = [a for a in heat.columns if (a in CONDITIONS or a == "family") and a != "n"]
     rows = []
     for key, g in heat.groupby(["method", *keys], sort=True):
         key = key if isinstance(key, tuple) else (key,)
