@@ -44,6 +44,7 @@ def test_plugins_import_no_other_plugin_and_look_none_up(plugin: Path):
                                      "hickok_blumberg_calibrated",
                                      "dc_rfae", "dc_mioflattener"}),
     ("colosseum/estimators/quadratic_fit.py", {"sritharan"}),
+    ("colosseum/estimators/diffusion_geometry.py", {"diffusion_geometry"}),
 ])
 def test_a_core_is_in_the_code_identity_of_exactly_its_methods(core, users):
     builtin = [m for m in registry.list_methods()
