@@ -233,12 +233,13 @@ def _chebyshev_top(M: sp.csr_matrix, n0: int, v0: np.ndarray,
     if not a < cut < 0:
         return None
     centre, half = (cut + a) / 2, (cut - a) / 2
+    twice_mapped = ((M - centre * sp.eye(n, format="csr")) * (2.0 / half)).tocsr()  # 2 (M - centre) / half
 
-    def filtered(v: np.ndarray) -> np.ndarray:
+    def filtered(v: np.ndarray) -> np.ndarray:  # T_m by the three-term recurrence
         v = v.ravel()
-        prev, cur = v, (M @ v - centre * v) / half
+        prev, cur = v, 0.5 * (twice_mapped @ v)
         for _ in range(FILTER_DEGREE - 1):
-            prev, cur = cur, 2.0 * (M @ cur - centre * cur) / half - prev
+            prev, cur = cur, twice_mapped @ cur - prev
         return cur
 
     try:
