@@ -164,8 +164,8 @@ def test_high_ambient_dimension_keeps_a_bounded_frame_and_agrees_with_the_full_o
 
 
 def test_the_filtered_eigensolver_finds_the_plain_one_s_eigenpairs(monkeypatch):
-    """Clouds of at least 3 subsamples place a Chebyshev filter with the subsample's λ_n0 (defaults: from
-    3000 points; here n0 = 20 and a 400-point subsample, so that 1500 points take that path). The
+    """Clouds of at least 4 subsamples place a Chebyshev filter with the subsample's λ_n0 (defaults: from
+    2000 points; here n0 = 20 and a 300-point subsample, so that 1500 points take that path). The
     eigenpairs must be ARPACK's own. A cut above λ_n0 must be refused, not trusted."""
     x = sample("torus", n_points=1500, n_eval=8).points
     monkeypatch.setattr(dg, "FILTER_SUBSAMPLE", 300)
