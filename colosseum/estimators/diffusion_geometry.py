@@ -154,16 +154,15 @@ def _symmetrised(values: np.ndarray, nbr: np.ndarray) -> sp.csr_matrix:
 def _padded_edges(K: sp.csr_matrix, row_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of K without the diagonal as padded (n, m) neighbour and weight arrays, each row's
     entries times row_weight[row]; padding points to the row itself with weight 0."""
-    K = K.tocoo()
-    off = K.row != K.col
-    rows, cols, vals = K.row[off], K.col[off], K.data[off] * row_weight[K.row[off]]
-    order = np.lexsort((cols, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
+    K = K.tocsr()
     n = K.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(K.indptr))
+    off = K.indices != rows
+    rows, cols, vals = rows[off], K.indices[off], K.data[off] * row_weight[rows[off]]
     counts = np.bincount(rows, minlength=n)
     m = max(int(counts.max()), 1)
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    slot = np.arange(len(rows)) - start[rows]
+    slot = np.arange(len(rows)) - start[rows]                           # CSR keeps rows contiguous
     nbr = np.repeat(np.arange(n)[:, None], m, axis=1)
     w = np.zeros((n, m))
     nbr[rows, slot] = cols
