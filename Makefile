@@ -21,12 +21,13 @@ run: $(STAMP)  ## the default benchmark (configs/experiment/quick.yaml); pass Hy
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest $(PYTEST)
 
-bench: $(STAMP)  ## speed and peak memory next to the peers: diffusion package, flatteners, GraphRicciCurvature and kappakit (own venvs)
+bench: $(STAMP)  ## speed and peak memory next to the peers: diffusion package, flatteners, GraphRicciCurvature, kappakit and diffusion geometry (own venvs; DG_REFERENCE=path/to/ManifoldDiffusionGeometry.py)
 	$(PY) bench/bench_diffusion.py $(BENCH)
 	$(PY) bench/bench_flattening.py
 	$(PY) bench/bench_graph.py
 	$(PY) bench/bench_denoisers.py
 	$(PY) bench/bench_sff.py
+	$(PY) bench/bench_diffusion_geometry.py $(if $(DG_REFERENCE),--reference $(DG_REFERENCE),)
 
 contract: $(STAMP)  ## the public contract of docs/DESIGN.md, checked on every registered dataset and method
 	$(VENV)/bin/colosseum-contract

@@ -46,6 +46,7 @@ def test_plugins_import_no_other_plugin_and_look_none_up(plugin: Path):
     ("colosseum/estimators/quadratic_fit.py", {"sritharan", "sff_regressor"}),
     ("colosseum/estimators/sff_regression.py", {"sff_regressor"}),
     ("colosseum/estimators/adal_pca.py", {"adal_pca"}),
+    ("colosseum/estimators/diffusion_geometry.py", {"diffusion_geometry"}),
 ])
 def test_a_core_is_in_the_code_identity_of_exactly_its_methods(core, users):
     builtin = [m for m in registry.list_methods()

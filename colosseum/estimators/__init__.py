@@ -11,7 +11,7 @@ What lives here:
 - local_dimension: local-PCA intrinsic dimension at a row;
 - dc2 (diffusion entropy), laziness, spread (Wasserstein spread), diffusion_orc, graph_curvature
   (Ollivier-Ricci and Forman-Ricci on the kNN graph), ball_volume (Hickok-Blumberg), quadratic_fit
-  (Sritharan): one estimator core each;
+  (Sritharan), diffusion_geometry (Jones: carré du champ and the Gauss equation): one estimator core each;
 - flattening: neural flatteners of a point's neighbourhood (RFAE, MIOFlattener) and DC2 against them.
 
 Rules:
