@@ -152,3 +152,13 @@ def points(embed: Embedding, u) -> np.ndarray:
 def jacobians(embed: Embedding, u) -> np.ndarray:
     """Jacobians (m, D, d) of embed at the rows of u, float64."""
     return _pointwise(_jacobian_at, embed, np.atleast_2d(np.asarray(u, dtype=np.float64)))
+
+
+def point_function(embed: Embedding) -> Callable[[np.ndarray], np.ndarray]:
+    """u (m, d) -> embed at each row (m, D), float64, compiled once for all calls (a sampler's loop)."""
+    compiled = batched(_point_at, embed)
+
+    def call(u) -> np.ndarray:
+        with jax.enable_x64(True):
+            return np.asarray(compiled(jnp.asarray(np.asarray(u, dtype=np.float64))), dtype=np.float64)
+    return call
