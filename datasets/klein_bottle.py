@@ -170,5 +170,5 @@ def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, resc
     meta = {"kind": "closed", "ambient_dim": ambient, "embedding_dim": native, "patch_size": p,
             "eval_rows_noised": bool(noise > 0), "noise_model": "pixel", "noise_pixel_sd": pixel_sd,
             "median_patch_norm": median_norm, "metric_condition_max": float(cond.max()),
-            "images": pixels[rows[:PREVIEW_IMAGES]].reshape(-1, p, p), **info}
+            "images": pixels[rows[:PREVIEW_IMAGES]].reshape(-1, p, p), "eval_params": u[rows], **info}
     return Sample(points=points, eval_idx=rows, curvature=truth, dim=2, meta=meta)
