@@ -4,7 +4,10 @@ Outside code relies on that contract, so `make contract` (and the test suite) ru
 dataset small, runs every method and every denoiser on one small sample, and checks what DESIGN.md promises — shapes and
 dtypes, finite truth, integer `dim` below the ambient dimension, determinism for a seed, the oracle's
 `truth=` convention, that unknown names raise listing the known ones, and that `geometry.scalar_curvature`
-gives 2 on the unit sphere. One line per problem, a summary, exit status 0 only when nothing is wrong.
+gives 2 on the unit sphere. Every dataset is also drawn corrupted (colosseum.corruptions: outliers, and
+heteroscedastic noise where it has a `noise` parameter), which must keep its evaluation rows, truth and
+shape, leave the evaluation rows and the other clean rows as they were, and be deterministic.
+One line per problem, a summary, exit status 0 only when nothing is wrong.
 """
 from __future__ import annotations
 
@@ -72,7 +75,39 @@ def check_dataset(registry, name: str, n_points: int):
     again = registry.make_dataset(name, seed=0, n_points=n_points)
     if not np.array_equal(np.asarray(again.points), P) or not np.array_equal(np.asarray(again.curvature), S):
         problems.append(f"dataset {name}: the same seed gave a different cloud or truth")
+    if not problems:
+        problems += check_corrupted(registry, name, n_points, sample)
     return sample, problems
+
+
+#: The corrupted draws of the contract: a tenth of the rows outliers; noise spread by +-50 % (small noise).
+OUTLIERS, SPREAD, NOISE = 0.1, 0.5, 0.01
+
+
+def check_corrupted(registry, name: str, n_points: int, clean) -> list[str]:
+    """Problems of the corrupted draws of one dataset (seed 0), against its clean draw `clean`."""
+    P, idx, S = np.asarray(clean.points), np.asarray(clean.eval_idx), np.asarray(clean.curvature)
+    noisy = {"noise": NOISE, "noise_spread": SPREAD} if "noise" in registry.entry("dataset", name).defaults else {}
+    try:
+        dirty, repeat = (registry.make_dataset(name, seed=0, n_points=n_points, outliers=OUTLIERS) for _ in range(2))
+        both = registry.make_dataset(name, seed=0, n_points=n_points, outliers=OUTLIERS, **noisy)
+    except Exception as exc:  # noqa: BLE001
+        return [f"dataset {name}: a corrupted draw (outliers={OUTLIERS}, {noisy}) raised {type(exc).__name__}: {exc}"]
+    problems = []
+    for label, d in (("outliers", dirty), ("outliers and noise_spread", both)):
+        if np.asarray(d.points).shape != P.shape or not np.array_equal(d.eval_idx, idx) \
+                or not np.array_equal(d.curvature, S) or not np.isfinite(np.asarray(d.points)).all():
+            problems.append(f"dataset {name}: the draw with {label} changed the shape, evaluation rows or truth")
+    rows = np.asarray(dirty.meta.get("outlier_rows", []), dtype=np.int64)
+    if rows.size != round(OUTLIERS * (len(P) - idx.size)) or np.intersect1d(rows, idx).size:
+        problems.append(f"dataset {name}: {rows.size} outlier rows, want {round(OUTLIERS * (len(P) - idx.size))} "
+                        "and none of them an evaluation row")
+    keep = np.setdiff1d(np.arange(len(P)), rows)
+    if not np.array_equal(np.asarray(dirty.points)[keep], P[keep]):
+        problems.append(f"dataset {name}: outliers changed rows they did not replace (the clean draw must stay)")
+    if not np.array_equal(np.asarray(dirty.points), np.asarray(repeat.points)):
+        problems.append(f"dataset {name}: the same seed gave a different corrupted cloud")
+    return problems
 
 
 def check_method(registry, name: str, sample) -> list[str]:

@@ -27,6 +27,17 @@ Embedding = Callable[[jax.Array], jax.Array]
 CHUNK = 16_384
 #: Members per compiled call of scalar_curvature_family (hangs were seen at 10k members under load).
 FAMILY_CHUNK = 2_048
+#: Rows x d^3 per compiled call of the scalar curvature. Its two batched LAPACK kernels (orgqr for Q, trsm
+#: for R^-1) each go parallel past a cost threshold, and both parallel on a 2-thread pool can deadlock
+#: (with or without --xla_cpu_multi_thread_eigen=false). trsm's threshold falls like d^3: measured with
+#: D = 256 (image_manifold), it hung at 9,261 rows for d = 3 and 4,096 for d = 4 (about 25,000 for d = 2);
+#: blocks within this budget (16,384 rows for d = 2, 4,854 for d = 3, 2,048 for d = 4) ran.
+TRSM_BUDGET = 2**17
+
+
+def curvature_chunk(dim: int, cap: int = CHUNK) -> int:
+    """Rows per compiled scalar-curvature call for intrinsic dimension `dim` (see TRSM_BUDGET)."""
+    return max(1, min(cap, TRSM_BUDGET // max(int(dim), 1) ** 3))
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +94,8 @@ def _metric_condition_at(embed: Embedding, u: jax.Array) -> jax.Array:
     return (s[0] / s[-1]) ** 2
 
 
-def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding, u) -> np.ndarray:
+def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding, u,
+               chunk: int = CHUNK) -> np.ndarray:
     with jax.enable_x64(True):
         arr = jnp.asarray(np.asarray(u, dtype=np.float64))
         if arr.ndim not in (1, 2):
@@ -91,8 +103,8 @@ def _pointwise(fn: Callable[[Embedding, jax.Array], jax.Array], embed: Embedding
         batch = arr[None] if arr.ndim == 1 else arr
         compiled = batched(fn, embed)
         # blocks below 25,000 rows: jaxlib 0.10's batched LAPACK kernels can deadlock above that on 2 threads
-        out = np.concatenate([np.asarray(compiled(batch[i:i + CHUNK]), dtype=np.float64)
-                              for i in range(0, batch.shape[0], CHUNK)])
+        out = np.concatenate([np.asarray(compiled(batch[i:i + chunk]), dtype=np.float64)
+                              for i in range(0, batch.shape[0], chunk)])
     return np.asarray(out[0]) if arr.ndim == 1 else out
 
 
@@ -101,7 +113,7 @@ def scalar_curvature(embed: Embedding, u) -> np.ndarray:
 
     Sphere S^d of radius r: d(d-1)/r^2; surfaces: S = 2K. float64.
     """
-    return _pointwise(_scalar_curvature_at, embed, u)
+    return _pointwise(_scalar_curvature_at, embed, u, chunk=curvature_chunk(np.shape(u)[-1] if np.ndim(u) else 1))
 
 
 def volume_element(embed: Embedding, u) -> np.ndarray:
@@ -127,8 +139,9 @@ def scalar_curvature_family(family: Callable[[jax.Array, jax.Array], jax.Array],
         if pts.ndim == 1:
             pts = jnp.broadcast_to(pts, (theta.shape[0], pts.shape[0]))
         fn = _family_batch(family)
-        return np.concatenate([np.asarray(fn(theta[i:i + FAMILY_CHUNK], pts[i:i + FAMILY_CHUNK]), dtype=np.float64)
-                               for i in range(0, theta.shape[0], FAMILY_CHUNK)])
+        step = curvature_chunk(pts.shape[-1], FAMILY_CHUNK)
+        return np.concatenate([np.asarray(fn(theta[i:i + step], pts[i:i + step]), dtype=np.float64)
+                               for i in range(0, theta.shape[0], step)])
 
 
 @functools.lru_cache(maxsize=64)
@@ -152,3 +165,13 @@ def points(embed: Embedding, u) -> np.ndarray:
 def jacobians(embed: Embedding, u) -> np.ndarray:
     """Jacobians (m, D, d) of embed at the rows of u, float64."""
     return _pointwise(_jacobian_at, embed, np.atleast_2d(np.asarray(u, dtype=np.float64)))
+
+
+def point_function(embed: Embedding) -> Callable[[np.ndarray], np.ndarray]:
+    """u (m, d) -> embed at each row (m, D), float64, compiled once for all calls (a sampler's loop)."""
+    compiled = batched(_point_at, embed)
+
+    def call(u) -> np.ndarray:
+        with jax.enable_x64(True):
+            return np.asarray(compiled(jnp.asarray(np.asarray(u, dtype=np.float64))), dtype=np.float64)
+    return call

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from . import codehash, paths, sources
-from .contract import Estimate, Sample, validate_denoised, validate_estimate, validate_inputs, validate_sample
+from . import codehash, corruptions, paths, sources
+from .contract import Estimate, Sample, validate_denoised, validate_estimate, validate_inputs
 from .params import ParamError, ParamType, coerce_seed, signature_types
 
 METHOD, DATASET, DENOISER = "method", "dataset", "denoiser"
@@ -164,6 +164,9 @@ def _register(kind: str, name: str, filled: tuple[str, ...], smoothable: bool = 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         defaults = _schema(kind, name, func, filled)
         types = signature_types(func, list(defaults), defaults)
+        if kind == DATASET:  # every dataset also takes the shared corruptions (outliers, noise_spread)
+            for key, (default, ptype) in corruptions.shared_parameters(name, defaults).items():
+                defaults[key], types[key] = default, ptype
         for key, default in defaults.items():
             try:
                 types[key].coerce(default, f"{kind} {name!r}: the default of {key!r}")
@@ -368,10 +371,8 @@ def make_dataset(name: str, seed: int = 0, **params: Any) -> Sample:
     """Draw dataset `name` for `seed`; the result is validated and its meta names the draw."""
     e = entry(DATASET, name)
     bound = e.bind(params)
-    sample = e.func(seed=coerce_seed(seed), **bound)
-    if not isinstance(sample, Sample):
-        raise TypeError(f"dataset {name!r} returned {type(sample).__name__}, expected Sample")
-    sample = validate_sample(sample, source=f"dataset {name!r}")
+    # the dataset's own draw, then the shared corruptions its parameters ask for (validated Sample)
+    sample = corruptions.draw(e.func, coerce_seed(seed), bound, source=f"dataset {name!r}")
     meta = {"name": name, "seed": coerce_seed(seed), "params": bound, "zero_tol": bound.get("zero_tol", 0.0),
             **sample.meta}
     return Sample(sample.points, sample.eval_idx, sample.curvature, sample.dim, meta)

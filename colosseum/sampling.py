@@ -7,6 +7,7 @@ enlarges M and redraws (counted in the returned info), so the bound is never sil
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,21 +25,48 @@ def density_bound(embed: Embedding, domain: Domain, margin: float = 1.2, max_gri
 
 @dataclass(frozen=True)
 class DensityGradient:
-    """A sampling density that grows linearly across the patch along the first parameter axis:
-    relative density 1 + slope * u_0 / extent, from 1 - slope at one edge to 1 + slope at the other
-    (1 at the centre). It changes where points fall, never the truth: the known confound of diffusion
+    """A sampling density that grows linearly across the manifold along one coordinate: relative density
+    1 + slope * (x - centre) / extent, from 1 - slope at one edge to 1 + slope at the other (1 at the
+    centre). x is the first parameter u_0 (patches: a chart axis) or, when `coordinate` is given, that
+    function of the parameters (closed manifolds: the first clean ambient coordinate, see
+    `ambient_gradient`). It changes where points fall, never the truth: the known confound of diffusion
     methods, whose walks drift toward the denser side. `acceptance(u)` is the density over its maximum."""
 
     slope: float
     extent: float
+    coordinate: Callable[[np.ndarray], np.ndarray] | None = None
+    centre: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.slope < 1 or not self.extent > 0:
             raise ValueError(f"density_slope must be in [0, 1) and the extent > 0, got {self.slope}, {self.extent}")
 
     def acceptance(self, u: np.ndarray) -> np.ndarray:
-        rel = 1.0 + self.slope * np.clip(np.atleast_2d(u)[:, 0] / self.extent, -1.0, 1.0)
+        u = np.atleast_2d(u)
+        x = u[:, 0] if self.coordinate is None else np.asarray(self.coordinate(u), dtype=np.float64)
+        rel = 1.0 + self.slope * np.clip((x - self.centre) / self.extent, -1.0, 1.0)
         return rel / (1.0 + self.slope)
+
+
+def ambient_gradient(embed: Embedding, domain: Domain, slope: float,
+                     coordinate: Callable[[np.ndarray], np.ndarray] | None = None,
+                     per_axis: int = 101) -> DensityGradient | None:
+    """The density gradient of a closed manifold (no chart axis runs across it): along the first ambient
+    coordinate x_1 of the clean embedding (`coordinate(u)` when given in closed form, else by evaluating
+    `embed`), centred and scaled by its range over a dense parameter grid, so the relative density runs
+    from 1 - slope to 1 + slope across the cloud. None when slope is 0."""
+    if not slope:
+        return None
+    if coordinate is None:
+        from .geometry import point_function
+
+        embedded = point_function(embed)
+
+        def coordinate(u: np.ndarray) -> np.ndarray:
+            return embedded(u)[:, 0]
+    x = coordinate(domain.grid(max(3, int(round(per_axis ** (2.0 / domain.dim))))))
+    lo, hi = float(x.min()), float(x.max())
+    return DensityGradient(slope, (hi - lo) / 2, coordinate=coordinate, centre=(hi + lo) / 2)
 
 
 def thin(draw, n: int, gradient: DensityGradient | None, rng: np.random.Generator) -> np.ndarray:
@@ -148,6 +176,24 @@ def interior_rows(boundary_distance: np.ndarray, margin: float, count: int, rng:
     return pick_rows(boundary_distance >= margin, count, rng, always)
 
 
+def sign_balanced_rows(truth: np.ndarray, eligible: np.ndarray, count: int, threshold: float,
+                       rng: np.random.Generator, first_sign: int = 1) -> np.ndarray:
+    """Evaluation rows balanced between the signs: count // 2 rows with truth > threshold and as many with
+    truth < -threshold, drawn at random among the eligible rows (an odd count gives the extra row to
+    `first_sign`); sorted. ValueError when one sign has too few eligible rows (the caller may redraw)."""
+    truth, eligible = np.asarray(truth, dtype=np.float64), np.asarray(eligible, dtype=bool)
+    half = count // 2
+    want = {1: half + (count % 2 if first_sign > 0 else 0), -1: half + (count % 2 if first_sign < 0 else 0)}
+    picked = []
+    for sign in (1, -1):
+        pool = np.nonzero(eligible & (sign * truth > threshold))[0]
+        if pool.size < want[sign]:
+            raise ValueError(f"only {pool.size} eligible rows have {'S >' if sign > 0 else 'S <'} "
+                             f"{sign * threshold:+.3g} but {want[sign]} were asked for")
+        picked.append(rng.choice(pool, size=want[sign], replace=False))
+    return np.sort(np.concatenate(picked)).astype(np.int64)
+
+
 def evaluate(embed: Embedding, u: np.ndarray) -> np.ndarray:
     """embed applied to each row of u, in float64, as a numpy array (N, k)."""
     from .geometry import points
@@ -179,10 +225,22 @@ def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray
     the scalar curvature at its clean parameter (kept as meta["eval_params"]); the evaluation rows are
     noised like every other row (recorded in meta, with the standard deviation used, `noise_sd`).
     """
-    from .contract import Sample
     from .geometry import scalar_curvature
 
     clean = evaluate(embed, u)
+    truth = scalar_curvature(embed, u[eval_rows])
+    return finish_cloud(clean, eval_rows, truth, np.asarray(u[eval_rows]), dim=dim, ambient_dim=ambient_dim,
+                        noise=noise, rng=rng, meta=meta, noise_scale=noise_scale)
+
+
+def finish_cloud(clean: np.ndarray, eval_rows: np.ndarray, truth: np.ndarray, eval_params: np.ndarray, *,
+                 dim: int, ambient_dim: int | None, noise: float, rng: np.random.Generator,
+                 meta: dict | None = None, noise_scale: str = "absolute"):
+    """The Sample of clean embedded points (N, k) whose truth at `eval_rows` is known: rotated into
+    R^ambient_dim and noised as `cloud_from_parameters` describes (which ends here). For datasets that
+    sample their points directly (exact samplers) and compute the truth through their own charts."""
+    from .contract import Sample
+
     ambient = clean.shape[1] if ambient_dim is None else int(ambient_dim)
     if ambient <= dim:
         raise ValueError(f"ambient_dim must exceed the intrinsic dimension {dim}, got {ambient}")
@@ -196,8 +254,7 @@ def cloud_from_parameters(embed: Embedding, u: np.ndarray, eval_rows: np.ndarray
         extra["diameter"] = diameter(clean)
         sd = float(noise) * extra["diameter"]
     points = add_noise(place_in_ambient(clean, ambient, rng), sd, rng)
-    truth = scalar_curvature(embed, u[eval_rows])
-    info = {"ambient_dim": ambient, "eval_rows_noised": sd > 0, "eval_params": np.asarray(u[eval_rows]),
+    info = {"ambient_dim": ambient, "eval_rows_noised": sd > 0, "eval_params": np.asarray(eval_params),
             "noise_sd": sd, **extra, **(meta or {})}
-    return Sample(points=points, eval_idx=np.asarray(eval_rows, dtype=np.int64), curvature=truth,
+    return Sample(points=points, eval_idx=np.asarray(eval_rows, dtype=np.int64), curvature=np.asarray(truth),
                   dim=dim, meta=info)

@@ -9,7 +9,8 @@ every other dataset's and is left out of sign accuracy by `zero_tol`.
   box [-h, h]^d with h < pi r (a patch that does not wrap around); the map is an isometry, so a uniform
   sample of the box is volume-uniform. Evaluation rows are interior points, as for every patch.
 - `flat_torus`: the product of d circles of radius r in R^(2d) (the Clifford torus for d = 2): closed,
-  isometric to a flat torus, every point interior.
+  isometric to a flat torus, every point interior. Its density_slope runs along the first ambient
+  coordinate r cos(u_1).
 """
 import math
 from typing import Annotated, Literal
@@ -60,12 +61,16 @@ def flat_torus_embedding(dim: int, radius: float):
 def flat_torus(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, radius: Positive = 0.5,
                n_points: PointCount = 1000, n_eval: Count = 8, noise: NonNegative = 0.0,
                noise_scale: Literal["absolute", "diameter"] = "absolute", ambient_dim: int | None = None,
-               zero_tol: NonNegative = 1e-9):
+               zero_tol: NonNegative = 1e-9, density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     if n_eval > n_points:
         raise ValueError(f"flat_torus: n_eval ({n_eval}) exceeds n_points ({n_points})")
     rng = np.random.default_rng(seed)
     domain = Rect((-math.pi,) * dim, (math.pi,) * dim, periodic=True)
-    u = domain.propose(n_points, rng)  # an isometric embedding: uniform in the angles is volume-uniform
+    # an isometric embedding: uniform in the angles is volume-uniform; a density gradient runs along the
+    # first ambient coordinate r cos(u_1), from 1 - slope to 1 + slope
+    gradient = DensityGradient(density_slope, radius, coordinate=lambda u: radius * np.cos(u[:, 0])) \
+        if density_slope else None
+    u = thin(lambda k: domain.propose(k, rng), n_points, gradient, rng)
     rows = pick_rows(np.ones(n_points, dtype=bool), n_eval, rng, always=())  # closed: every point is interior
     return cloud_from_parameters(flat_torus_embedding(dim, radius), u, rows, dim=dim, ambient_dim=ambient_dim,
                                  noise=noise, rng=rng, meta={"kind": "closed"}, noise_scale=noise_scale)

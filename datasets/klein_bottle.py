@@ -20,6 +20,10 @@ Noise (`noise` = σ, as hormoz-lab/PNAS-2021-Curvature generate_image_results.m)
 median over this cloud), then D-normalise and project again, so noisy points stay on the unit
 sphere. Evaluation rows are noised like every row; the truth is at the clean parameters. The noise
 stream depends on the seed only, so a σ sweep with one seed shares parameters, rotation and noise pattern.
+
+density_slope: the sampling density grows along the first isometric coordinate v_1 (1 - slope to
+1 + slope across its range), the truth unchanged. meta["images"] holds the clean patches of the first
+evaluation rows (p x p), which colosseum-preview draws beside the cloud.
 """
 from __future__ import annotations
 
@@ -34,9 +38,11 @@ from colosseum.domains import Rect
 from colosseum.geometry import metric_condition, scalar_curvature
 from colosseum.params import Count, NonNegative, PointCount, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import density_bound, place_in_ambient, volume_uniform
+from colosseum.sampling import ambient_gradient, density_bound, place_in_ambient, volume_uniform
 
 THETA_PERIOD, PHI_PERIOD = np.pi, 2 * np.pi
+#: Clean patches of the first evaluation rows kept in meta["images"] (colosseum-preview draws them).
+PREVIEW_IMAGES = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,21 +120,24 @@ def pointwise_chunked(fn, embed, u: np.ndarray, chunk: int = TRUTH_CHUNK) -> np.
     return np.concatenate([fn(embed, u[i:i + chunk]) for i in range(0, len(u), chunk)])
 
 
-def draw_parameters(embed, n: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """n parameters (θ, φ) uniform in the Riemannian volume over [0, π) x [0, 2π)."""
+def draw_parameters(embed, n: int, rng: np.random.Generator, density_slope: float = 0.0) -> tuple[np.ndarray, dict]:
+    """n parameters (θ, φ) uniform in the Riemannian volume over [0, π) x [0, 2π) (times a density
+    gradient along the first isometric coordinate when density_slope > 0)."""
     domain = Rect((0.0, 0.0), (THETA_PERIOD, PHI_PERIOD), periodic=True)  # closed: no boundary
     # sqrt(det g) is smooth but has no convexity to exploit: dense grid maximum x 1.2 (ground-truth §5);
     # volume_uniform still checks every proposal against the bound and redraws if it is ever exceeded.
     bound = density_bound(embed, domain, margin=1.2, max_grid=20_000)
     # Acceptance is about 0.47 (mean density 1.31 against a bound of 2.77 for p = 3): 2.5 n proposals
     # usually finish in one batch, which saves a compilation of the density.
-    return volume_uniform(embed, domain, n, rng, bound=bound, batch=max(4096, int(2.5 * n)))
+    return volume_uniform(embed, domain, n, rng, bound=bound, batch=max(4096, int(2.5 * n)),
+                          gradient=ambient_gradient(embed, domain, density_slope))
 
 
 @register_dataset("klein_bottle")
 def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, rescale_offsets: bool = False,
                  n_points: PointCount = 2000, n_eval: Count = 64, noise: NonNegative = 0.0,
-                 ambient_dim: int | None = None, zero_tol: NonNegative = 1e-3):
+                 ambient_dim: int | None = None, zero_tol: NonNegative = 1e-3,
+                 density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     if patch_size % 2 == 0:
         raise ValueError(f"klein_bottle: patch_size must be an odd integer >= 3, got {patch_size!r}")
     p = int(patch_size)
@@ -143,7 +152,7 @@ def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, resc
     noise_rng = np.random.default_rng([seed, 1])  # independent of noise level and of the other draws
     model = patch_model(p, bool(rescale_offsets))
     embed = klein_embedding(model)
-    u, info = draw_parameters(embed, int(n_points), rng)
+    u, info = draw_parameters(embed, int(n_points), rng, density_slope)
     rows = np.sort(rng.choice(int(n_points), size=int(n_eval), replace=False)).astype(np.int64)
 
     pixels = patches(model, u)
@@ -160,5 +169,6 @@ def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, resc
     cond = pointwise_chunked(metric_condition, embed, u[rows])
     meta = {"kind": "closed", "ambient_dim": ambient, "embedding_dim": native, "patch_size": p,
             "eval_rows_noised": bool(noise > 0), "noise_model": "pixel", "noise_pixel_sd": pixel_sd,
-            "median_patch_norm": median_norm, "metric_condition_max": float(cond.max()), **info}
+            "median_patch_norm": median_norm, "metric_condition_max": float(cond.max()),
+            "images": pixels[rows[:PREVIEW_IMAGES]].reshape(-1, p, p), "eval_params": u[rows], **info}
     return Sample(points=points, eval_idx=rows, curvature=truth, dim=2, meta=meta)

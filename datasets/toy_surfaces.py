@@ -1,6 +1,10 @@
 """Classic surfaces in R^3 evaluated pointwise, both signs or strong variation of curvature:
 the torus and the ellipsoid (closed: every point is interior) and the one-sheet hyperboloid
-(a bounded strip of it). Volume-uniform by rejection on the parameter rectangle."""
+(a bounded strip of it). Volume-uniform by rejection on the parameter rectangle.
+
+density_slope: the strip's density grows along its height parameter (a chart axis across it); the closed
+surfaces' along the first ambient coordinate x (no chart axis runs across them), from 1 - slope at
+x = -(R + r) (torus) or -a (ellipsoid) to 1 + slope at the other side."""
 from typing import Annotated, Literal
 
 import jax.numpy as jnp
@@ -10,7 +14,14 @@ from colosseum.domains import Rect
 from colosseum.geometry import metric_condition
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import cloud_from_parameters, interior_rows, pick_rows, volume_uniform
+from colosseum.sampling import (
+    DensityGradient,
+    ambient_gradient,
+    cloud_from_parameters,
+    interior_rows,
+    pick_rows,
+    volume_uniform,
+)
 
 PI = float(np.pi)
 
@@ -30,13 +41,16 @@ def torus_embedding(major_radius: float, minor_radius: float):
 @register_dataset("torus")
 def torus(*, seed: int, major_radius: Positive = 2.0, minor_radius: Positive = 1.0, n_points: PointCount = 1000,
           n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 0.02,
-          noise_scale: Literal["absolute", "diameter"] = "absolute"):
+          noise_scale: Literal["absolute", "diameter"] = "absolute", density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     _check(n_points, n_eval)
     if minor_radius >= major_radius:
         raise ValueError(f"a ring torus needs minor_radius < major_radius, got {minor_radius} >= {major_radius}")
     rng = np.random.default_rng(seed)
     embed = torus_embedding(major_radius, minor_radius)
-    u, info = volume_uniform(embed, Rect((-PI, -PI), (PI, PI)), n_points, rng)
+    domain = Rect((-PI, -PI), (PI, PI))
+    gradient = ambient_gradient(embed, domain, density_slope,
+                                coordinate=lambda u: (major_radius + minor_radius * np.cos(u[:, 0])) * np.cos(u[:, 1]))
+    u, info = volume_uniform(embed, domain, n_points, rng, gradient=gradient)
     rows = pick_rows(np.ones(n_points, dtype=bool), n_eval, rng, always=())  # closed: every point is interior
     return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
                                  meta={"kind": "closed", **info}, noise_scale=noise_scale)
@@ -53,11 +67,13 @@ def ellipsoid_embedding(a: float, b: float, c: float):
 def ellipsoid(*, seed: int, a: Positive = 3.0, b: Positive = 2.0, c: Positive = 1.0, n_points: PointCount = 1000,
               n_eval: Count = 64, noise: NonNegative = 0.0, ambient_dim: int | None = None,
               zero_tol: NonNegative = 1e-6, max_chart_condition: Positive = 1e6,
-              noise_scale: Literal["absolute", "diameter"] = "absolute"):
+              noise_scale: Literal["absolute", "diameter"] = "absolute", density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     _check(n_points, n_eval)
     rng = np.random.default_rng(seed)
     embed = ellipsoid_embedding(a, b, c)
-    u, info = volume_uniform(embed, Rect((-PI, 0.0), (PI, PI)), n_points, rng)
+    domain = Rect((-PI, 0.0), (PI, PI))
+    gradient = ambient_gradient(embed, domain, density_slope, coordinate=lambda u: a * np.cos(u[:, 0]) * np.sin(u[:, 1]))
+    u, info = volume_uniform(embed, domain, n_points, rng, gradient=gradient)
     # the angle chart degenerates at the poles: evaluate only where the metric is well conditioned
     rows = pick_rows(metric_condition(embed, u) <= max_chart_condition, n_eval, rng, always=())
     return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,
@@ -75,11 +91,12 @@ def hyperboloid_embedding(a: float, c: float):
 def hyperboloid(*, seed: int, a: Positive = 1.0, c: Positive = 1.0, half_height: Positive = 1.5,
                 n_points: PointCount = 1000, n_eval: Count = 32, eval_margin: Annotated[float, Range(ge=0, lt=1)] = 0.5,
                 noise: NonNegative = 0.0, ambient_dim: int | None = None, zero_tol: NonNegative = 1e-6,
-                noise_scale: Literal["absolute", "diameter"] = "absolute"):
+                noise_scale: Literal["absolute", "diameter"] = "absolute", density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
     _check(n_points, n_eval)
     rng = np.random.default_rng(seed)
     embed = hyperboloid_embedding(a, c)
-    u, info = volume_uniform(embed, Rect((-half_height, -PI), (half_height, PI)), n_points - 1, rng)
+    gradient = DensityGradient(density_slope, half_height) if density_slope else None
+    u, info = volume_uniform(embed, Rect((-half_height, -PI), (half_height, PI)), n_points - 1, rng, gradient=gradient)
     u = np.concatenate([np.zeros((1, 2)), u])  # row 0: on the waist
     rows = interior_rows(half_height - np.abs(u[:, 0]), eval_margin * half_height, n_eval, rng)
     return cloud_from_parameters(embed, u, rows, dim=2, ambient_dim=ambient_dim, noise=noise, rng=rng,

@@ -62,3 +62,46 @@ def test_flat_controls_have_zero_curvature_and_are_bent(name, ambient):
 def test_a_cylinder_patch_may_not_wrap_around():
     with pytest.raises(ValueError, match="wraps around"):
         registry.make_dataset("cylinder", seed=0, radius=0.3, half_width=1.0)
+
+
+def test_density_slope_on_closed_surfaces_runs_along_the_first_ambient_coordinate():
+    """Closed surfaces have no chart axis across them: the density grows along x. flat_torus (x = r cos u_1,
+    u_1 uniform): P(x > 0) = 1/2 + s/pi. torus (area element prop. to rho = R + r cos(theta)):
+    E[x] = s E[x^2] / (R + r) with E[x^2] = E[rho^2] / 2 = (R^2 + 1.5 r^2) / 2."""
+    n, s = 6000, 0.8
+    flat = registry.make_dataset("flat_torus", seed=0, n_points=n, n_eval=n, density_slope=s)
+    share, want = np.mean(np.cos(flat.meta["eval_params"][:, 0]) > 0), 0.5 + s / np.pi
+    assert abs(share - want) < 4 * np.sqrt(want * (1 - want) / n)
+    R, r = 2.0, 1.0
+    tor = registry.make_dataset("torus", seed=0, n_points=n, n_eval=n, density_slope=s)
+    theta, phi = tor.meta["eval_params"].T
+    x = (R + r * np.cos(theta)) * np.cos(phi)
+    ex2 = (R**2 + 1.5 * r**2) / 2
+    assert abs(x.mean() - s * ex2 / (R + r)) < 4 * np.sqrt(ex2 / n)
+    base = registry.make_dataset("torus", seed=0, n_points=n, n_eval=n)
+    np.testing.assert_allclose(tor.curvature, 2 * np.cos(theta) / (r * (R + r * np.cos(theta))), rtol=1e-9, atol=1e-12)
+    assert abs(np.mean((R + r * np.cos(base.meta["eval_params"][:, 0])) * np.cos(base.meta["eval_params"][:, 1]))) \
+        < 4 * np.sqrt(ex2 / n)  # without the slope: centred
+
+
+@pytest.mark.parametrize("name", ["ellipsoid", "hyperboloid", "klein_bottle"])
+def test_density_slope_moves_the_cloud_and_keeps_the_truth_function(name):
+    """The slope shifts the cloud's mean along the direction it names by many standard errors."""
+    from colosseum import geometry
+
+    n = 2000
+    tilted = registry.make_dataset(name, seed=1, n_points=n, density_slope=0.8)
+    p = registry.entry("dataset", name).func.__globals__
+    embed = {"ellipsoid": lambda: p["ellipsoid_embedding"](3.0, 2.0, 1.0),
+             "hyperboloid": lambda: p["hyperboloid_embedding"](1.0, 1.0),
+             "klein_bottle": lambda: p["klein_embedding"](p["patch_model"](3))}[name]()
+    np.testing.assert_allclose(tilted.curvature, geometry.scalar_curvature(embed, tilted.meta["eval_params"]),
+                               rtol=1e-9, atol=1e-12)
+    # the direction: x for the ellipsoid, the height parameter for the strip, v_1 for the Klein bottle
+    every = {"n_points": n, "n_eval": n, **({"eval_margin": 0.0} if name == "hyperboloid" else {})}
+    u = registry.make_dataset(name, seed=1, density_slope=0.8, **every).meta["eval_params"]
+    coord = geometry.points(embed, u)[:, 0] if name != "hyperboloid" else u[:, 0]
+    u0 = registry.make_dataset(name, seed=1, **every).meta["eval_params"]
+    coord0 = geometry.points(embed, u0)[:, 0] if name != "hyperboloid" else u0[:, 0]
+    se = np.std(coord0) / np.sqrt(len(coord0))
+    assert coord.mean() - coord0.mean() > 8 * se, (coord.mean(), coord0.mean(), se)

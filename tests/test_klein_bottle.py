@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from colosseum import paths, registry
+from colosseum import corruptions, paths, registry
 from colosseum.geometry import scalar_curvature, volume_element
 from colosseum.registry import DATASET
 from colosseum.sampling import evaluate
@@ -244,5 +244,6 @@ def test_config_mirrors_the_signature_defaults(kb):
     cfg = OmegaConf.to_container(OmegaConf.load(paths.CONFIGS / "dataset" / "klein_bottle.yaml"))
     assert cfg.pop("name") == "klein_bottle"
     defaults = {k: p.default for k, p in inspect.signature(kb.klein_bottle).parameters.items() if k != "seed"}
+    defaults.update({k: default for k, (default, _) in corruptions.SHARED.items()})  # what every dataset takes
     assert cfg == defaults
     assert all(type(cfg[k]) is type(defaults[k]) for k in cfg)

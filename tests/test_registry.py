@@ -144,7 +144,8 @@ def test_plugin_from_an_extra_folder_is_discovered_and_runs(tmp_path, isolated_r
     assert registry.make_method(method, scale=3.0)(_cloud(), [0, 1], 2, seed=1).tolist() == [7.0, 7.0]
     sample = registry.make_dataset(dataset, seed=4, n=15)
     assert sample.points.shape == (15, 3) and sample.curvature.tolist() == [1.0, -1.0]
-    assert sample.meta["name"] == dataset and sample.meta["params"] == {"n": 15}
+    # its own parameter and the corruptions every dataset takes (colosseum.corruptions), at their defaults
+    assert sample.meta["name"] == dataset and sample.meta["params"] == {"n": 15, "outliers": 0.0, "noise_spread": 0.0}
     # the built-ins are still there
     assert BUILTIN_METHODS <= set(registry.list_methods())
 
