@@ -120,12 +120,22 @@ def random_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
+def check_ambient(ambient_dim: int | None, natural: int, name: str = "dataset") -> None:
+    """SkipCell when a requested ambient dimension is below the dimension the shape itself needs: a
+    battery's "rotate into R^20" does not apply to an image manifold in R^256; the cell is declined,
+    with the reason, rather than failed."""
+    if ambient_dim is not None and ambient_dim < natural:
+        from .contract import SkipCell
+
+        raise SkipCell(f"{name}: ambient_dim={ambient_dim} is below the {natural} dimensions its shape needs "
+                       f"(null or >= {natural}): a cloud in R^{ambient_dim} does not apply to it")
+
+
 def place_in_ambient(points: np.ndarray, ambient_dim: int, rng: np.random.Generator,
                      rotate: bool = True) -> np.ndarray:
     """Pad points with zero coordinates up to ambient_dim and apply a random rotation."""
     n, k = points.shape
-    if ambient_dim < k:
-        raise ValueError(f"ambient_dim = {ambient_dim} is smaller than the embedding's dimension {k}")
+    check_ambient(ambient_dim, k)
     out = np.concatenate([points, np.zeros((n, ambient_dim - k))], axis=1)
     return out @ random_rotation(ambient_dim, rng).T if rotate else out
 

@@ -39,6 +39,7 @@ from colosseum.params import NonNegative, NonNegativeInt, PointCount, Positive, 
 from colosseum.registry import register_dataset
 from colosseum.sampling import (
     DensityGradient,
+    check_ambient,
     density_bound,
     evaluate,
     finish_cloud,
@@ -93,8 +94,6 @@ def bumps(*, seed: int, dim: Annotated[int, Range(ge=2, le=3)] = 2, codim: Annot
         problems.append(f"need amp_min <= amp_max, got {amp_min}, {amp_max}")
     if not width_min <= width_max:
         problems.append(f"need width_min <= width_max, got {width_min}, {width_max}")
-    if ambient_dim is not None and ambient_dim < dim + codim:
-        problems.append(f"ambient_dim must be null or >= dim + codim = {dim + codim}, got {ambient_dim}")
     if not eval_radius < eval_margin:
         problems.append(f"evaluation rows must lie farther inside (eval_margin = {eval_margin}) than the sanity "
                         f"radius (eval_radius = {eval_radius}), both fractions of half_width")
@@ -102,6 +101,7 @@ def bumps(*, seed: int, dim: Annotated[int, Range(ge=2, le=3)] = 2, codim: Annot
         problems.append(f"n_eval ({n_eval}) exceeds n_points ({n_points})")
     if problems:
         raise ValueError("bumps: " + "; ".join(problems))
+    check_ambient(ambient_dim, dim + codim, "bumps")
     box = Box(dim, half_width)
     gradient = DensityGradient(density_slope, half_width) if density_slope else None
     failures = {"signs": 0, "neighborhood": 0, "tangent_coverage": 0, "interior": 0}

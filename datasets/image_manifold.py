@@ -45,6 +45,7 @@ from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import (
     DensityGradient,
+    check_ambient,
     cloud_from_parameters,
     density_bound,
     evaluate,
@@ -116,12 +117,11 @@ def image_manifold(*, seed: int, dim: Annotated[int, Range(ge=2, le=4)] = 2,
     if dim >= 3 and elongation == 0:
         problems.append("d >= 3 varies the orientation, which a round blob (elongation = 0) does not have")
     native = image_size * image_size
-    if ambient_dim is not None and ambient_dim < native:
-        problems.append(f"ambient_dim must be null or >= image_size² = {native}, got {ambient_dim}")
     if n_eval > n_points:
         problems.append(f"n_eval ({n_eval}) exceeds n_points ({n_points})")
     if problems:
         raise ValueError("image_manifold: " + "; ".join(problems))
+    check_ambient(ambient_dim, native, "image_manifold")
     rng = np.random.default_rng(seed)
     embed = image_embed(image_size, dim, normalise, position_range, width_min, width_max, elongation,
                         orientation_range)

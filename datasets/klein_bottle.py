@@ -20,6 +20,8 @@ Noise (`noise` = σ, as hormoz-lab/PNAS-2021-Curvature generate_image_results.m)
 median over this cloud), then D-normalise and project again, so noisy points stay on the unit
 sphere. Evaluation rows are noised like every row; the truth is at the clean parameters. The noise
 stream depends on the seed only, so a σ sweep with one seed shares parameters, rotation and noise pattern.
+`noise_scale: diameter` instead adds Gaussian noise of σ × the clean cloud's diameter to the patch
+coordinates, as every other dataset's noise: a battery can noise all its families alike.
 
 density_slope: the sampling density grows along the first isometric coordinate v_1 (1 - slope to
 1 + slope across its range), the truth unchanged. meta["images"] holds the clean patches of the first
@@ -28,7 +30,7 @@ evaluation rows (p x p), which colosseum-preview draws beside the cloud.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax.numpy as jnp
 import numpy as np
@@ -38,7 +40,14 @@ from colosseum.domains import Rect
 from colosseum.geometry import metric_condition, scalar_curvature
 from colosseum.params import Count, NonNegative, PointCount, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import ambient_gradient, density_bound, place_in_ambient, volume_uniform
+from colosseum.sampling import (
+    ambient_gradient,
+    check_ambient,
+    density_bound,
+    diameter,
+    place_in_ambient,
+    volume_uniform,
+)
 
 THETA_PERIOD, PHI_PERIOD = np.pi, 2 * np.pi
 #: Clean patches of the first evaluation rows kept in meta["images"] (colosseum-preview draws them).
@@ -137,16 +146,15 @@ def draw_parameters(embed, n: int, rng: np.random.Generator, density_slope: floa
 def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, rescale_offsets: bool = False,
                  n_points: PointCount = 2000, n_eval: Count = 64, noise: NonNegative = 0.0,
                  ambient_dim: int | None = None, zero_tol: NonNegative = 1e-3,
-                 density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0):
+                 density_slope: Annotated[float, Range(ge=0, lt=1)] = 0.0,
+                 noise_scale: Literal["pixel", "diameter"] = "pixel"):
     if patch_size % 2 == 0:
         raise ValueError(f"klein_bottle: patch_size must be an odd integer >= 3, got {patch_size!r}")
     p = int(patch_size)
     native = p * p - 1
     if not n_eval <= n_points:
         raise ValueError(f"klein_bottle: n_eval must be an integer in [1, n_points = {n_points}], got {n_eval!r}")
-    if ambient_dim is not None and ambient_dim < native:
-        raise ValueError(f"klein_bottle: ambient_dim must be null or an integer >= patch_size² - 1 = {native} "
-                         f"(the dimension of the patch coordinates), got {ambient_dim!r}")
+    check_ambient(ambient_dim, native, "klein_bottle")
 
     rng = np.random.default_rng(seed)
     noise_rng = np.random.default_rng([seed, 1])  # independent of noise level and of the other draws
@@ -157,9 +165,13 @@ def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, resc
 
     pixels = patches(model, u)
     median_norm = float(np.median(np.linalg.norm(pixels, axis=1)))
-    pixel_sd = float(noise) * median_norm
+    pixel_sd = float(noise) * median_norm if noise_scale == "pixel" else 0.0
     pixel_noise = noise_rng.standard_normal(pixels.shape)
-    coords = project(model, pixels + pixel_sd * pixel_noise if noise > 0 else pixels)
+    coords = project(model, pixels + pixel_sd * pixel_noise if pixel_sd > 0 else pixels)
+    coord_sd = 0.0
+    if noise_scale == "diameter" and noise > 0:  # Gaussian noise in patch coordinates, as every other dataset's
+        coord_sd = float(noise) * diameter(coords)
+        coords = coords + coord_sd * noise_rng.standard_normal(coords.shape)
     ambient = native if ambient_dim is None else int(ambient_dim)
     points = place_in_ambient(coords, ambient, rng)
 
@@ -168,7 +180,8 @@ def klein_bottle(*, seed: int, patch_size: Annotated[int, Range(ge=3)] = 3, resc
         raise RuntimeError("klein_bottle: non-finite true curvature at some evaluation rows")
     cond = pointwise_chunked(metric_condition, embed, u[rows])
     meta = {"kind": "closed", "ambient_dim": ambient, "embedding_dim": native, "patch_size": p,
-            "eval_rows_noised": bool(noise > 0), "noise_model": "pixel", "noise_pixel_sd": pixel_sd,
+            "eval_rows_noised": bool(noise > 0), "noise_model": noise_scale, "noise_pixel_sd": pixel_sd,
+            "noise_sd": coord_sd,
             "median_patch_norm": median_norm, "metric_condition_max": float(cond.max()),
             "images": pixels[rows[:PREVIEW_IMAGES]].reshape(-1, p, p), "eval_params": u[rows], **info}
     return Sample(points=points, eval_idx=rows, curvature=truth, dim=2, meta=meta)

@@ -28,7 +28,7 @@ import numpy as np
 from colosseum.geometry import scalar_curvature_family
 from colosseum.params import Count, NonNegative, PointCount, Range
 from colosseum.registry import register_dataset
-from colosseum.sampling import DensityGradient, finish_cloud, pick_rows, thin
+from colosseum.sampling import DensityGradient, check_ambient, finish_cloud, pick_rows, thin
 
 
 def _factors(dims, radii) -> tuple[tuple[int, ...], tuple[float, ...]]:
@@ -105,9 +105,7 @@ def sphere_product(*, seed: int, dims: list[int] = [2, 1], radii: list[float] = 
     if n_eval > n_points:
         raise ValueError(f"sphere_product: n_eval ({n_eval}) exceeds n_points ({n_points})")
     natural = sum(a + 1 for a in dims_t)
-    if ambient_dim is not None and ambient_dim < natural:
-        raise ValueError(f"sphere_product: ambient_dim must be null or >= {natural} (the product's natural "
-                         f"ambient dimension sum(a_i + 1)), got {ambient_dim}")
+    check_ambient(ambient_dim, natural, "sphere_product")
     rng = np.random.default_rng(seed)
     splits = np.cumsum([a + 1 for a in dims_t])[:-1]
 

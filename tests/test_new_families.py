@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from colosseum import geometry, preview, registry
+from colosseum.contract import SkipCell
 from colosseum.registry import DATASET
 
 
@@ -138,9 +139,11 @@ def test_bumps_determinism_and_bad_parameters():
     np.testing.assert_array_equal(a.curvature, b.curvature)
     assert not np.array_equal(a.points, c.points)
     for params, match in (({"amp_min": 0.5, "amp_max": 0.2}, "amp_min"), ({"eval_radius": 0.4}, "eval_margin"),
-                          ({"dim": 4}, "dim"), ({"ambient_dim": 2}, "ambient_dim")):
+                          ({"dim": 4}, "dim")):
         with pytest.raises(ValueError, match=match):
             registry.make_dataset("bumps", seed=0, **params)
+    with pytest.raises(SkipCell, match="ambient_dim=2 is below the 3 dimensions its shape needs"):
+        registry.make_dataset("bumps", seed=0, ambient_dim=2)  # a battery's rotation that does not apply
 
 
 # ----------------------------------------------------------------------------- revolution
@@ -256,10 +259,11 @@ def test_sphere_product_samples_each_factor_uniformly():
 
 def test_sphere_product_parameters_are_checked():
     for params, match in (({"dims": [2, 1], "radii": [1.0]}, "one entry per factor"), ({"dims": [0, 2]}, "dimension"),
-                          ({"radii": [1.0, -1.0]}, "positive"), ({"dims": [1.5, 1]}, "integers"),
-                          ({"ambient_dim": 4}, "ambient_dim")):
+                          ({"radii": [1.0, -1.0]}, "positive"), ({"dims": [1.5, 1]}, "integers")):
         with pytest.raises(ValueError, match=match):
             registry.make_dataset("sphere_product", seed=0, **params)
+    with pytest.raises(SkipCell, match="ambient_dim=4 is below the 5 dimensions"):
+        registry.make_dataset("sphere_product", seed=0, ambient_dim=4)
     a, b = (registry.make_dataset("sphere_product", seed=3, dims=[2, 2], n_points=200, ambient_dim=8, noise=0.01)
             for _ in range(2))
     np.testing.assert_array_equal(a.points, b.points)
@@ -354,6 +358,8 @@ def test_image_manifold_determinism_and_bad_parameters(image_draws):
     np.testing.assert_array_equal(a.curvature, image_draws[2].curvature)  # the noise leaves the truth
     assert 0 < np.abs(a.points - image_draws[2].points).max() < 0.1
     for params, match in (({"width_min": 0.4}, "width_min"), ({"dim": 3, "elongation": 0.0}, "orientation"),
-                          ({"ambient_dim": 100}, "ambient_dim"), ({"normalise": "l1"}, "normalise")):
+                          ({"normalise": "l1"}, "normalise")):
         with pytest.raises(ValueError, match=match):
             registry.make_dataset("image_manifold", seed=0, **params)
+    with pytest.raises(SkipCell, match="ambient_dim=20 is below the 256 dimensions"):
+        registry.make_dataset("image_manifold", seed=0, ambient_dim=20)  # the general battery's R^20
