@@ -27,7 +27,7 @@ COMMANDS = (("colosseum-check RUN_DIR [--fix]", "is a run complete and clean; mo
 def help_text() -> str:
     """`colosseum --help`: what it runs by default, how to choose, the groups' choices and the other commands."""
     groups = []
-    for group in ("dataset", "method", "denoise", "experiment", "condition"):
+    for group in ("dataset", "method", "denoise", "experiment", "condition", "corruption"):
         names = sorted(p.stem for p in (paths.CONFIGS / group).glob("*.yaml"))
         groups.append(f"  {group}: {', '.join(names)}")
     commands = "\n".join(f"  {c:<38} {what}" for c, what in COMMANDS)

@@ -20,7 +20,8 @@ NAMED_METHODS = {"flattening", "denoise"}
 def _params(name: str) -> dict[str, list[str]]:
     node = yaml.safe_load((paths.CONFIGS / "experiment" / f"{name}.yaml").read_text())
     params = node["hydra"]["sweeper"]["params"]
-    return {k: [v.strip() for v in str(val).split(",")] for k, val in params.items()}
+    return {k: [str(val).strip()] if str(val).strip().startswith("${") else [v.strip() for v in str(val).split(",")]
+            for k, val in params.items()}
 
 
 def _expand(name: str, **replace: str) -> list[sweep.Job]:
