@@ -87,6 +87,8 @@ from ..contract import SkipCell
 
 #: The bandwidth grid of the reference: 2^-30 .. 2^9.75 in steps of a quarter octave.
 EPSILON_GRID = 2.0 ** np.arange(-30.0, 10.0, 0.25)
+#: Kernel exponents beyond this are left out of the ε scan's means (exp(-700) ~ 1e-304: no effect).
+UNDERFLOW_EXPONENT = 700.0
 #: Elements per chunk of the pointwise passes (bounds the transient memory, ~8 bytes each).
 CHUNK_ELEMENTS = 1 << 21
 #: Singular values of the band-limited coordinates below this fraction of the largest are dropped.
@@ -128,17 +130,21 @@ class DiffusionOperator:
 def select_epsilon(scaled_sq: np.ndarray, factor: float) -> tuple[float, float]:
     """The grid ε where log mean exp(-scaled_sq / (factor ε)) grows fastest in log ε, and twice that
     slope (the dimension the kernel sees there). Forward differences, the left grid point, the first
-    maximum: the reference's rule."""
-    values = np.ascontiguousarray(scaled_sq, dtype=np.float64).ravel()
+    maximum: the reference's rule.
+
+    One sort, then at each ε only the values whose exponent is at most UNDERFLOW_EXPONENT: the rest
+    add less than e^-700 each to a mean of at least 1/k (every point is its own neighbour, exp(0) = 1),
+    below double precision, and leaving them out is what makes the scan cheap: at small ε only the
+    nearest neighbours count (about half the 160 × n·k exponentials are skipped at the defaults)."""
+    values = np.sort(np.ascontiguousarray(scaled_sq, dtype=np.float64).ravel())
+    rates = 1.0 / (factor * EPSILON_GRID)
+    ends = np.searchsorted(values, UNDERFLOW_EXPONENT / rates, side="right")
     buf = np.empty_like(values)
     means = np.empty(len(EPSILON_GRID))
-    for i, eps in enumerate(EPSILON_GRID):
-        # one reused buffer (exp in place is ~4x faster than into fresh arrays); exponents clipped at
-        # -700 (exp ~1e-304): exp near and below the underflow takes a ~20x slower path, and the change
-        # to a mean of at least 1/k (every point is its own neighbour) is below double precision
-        np.multiply(values, -1.0 / (factor * eps), out=buf)
-        np.maximum(buf, -700.0, out=buf)
-        means[i] = np.exp(buf, out=buf).mean()
+    for i, (rate, end) in enumerate(zip(rates, ends)):
+        part = buf[:end]  # one reused buffer: exp in place is ~4x faster than into fresh arrays
+        np.multiply(values[:end], -rate, out=part)
+        means[i] = np.exp(part, out=part).sum() / len(values)
     slope = np.diff(np.log(means)) / np.diff(np.log(EPSILON_GRID))
     i = int(np.argmax(slope))
     return float(EPSILON_GRID[i]), float(2.0 * slope[i])
