@@ -365,41 +365,64 @@ def band_limited_coordinates(op: DiffusionOperator, points: np.ndarray) -> np.nd
 def frames(op: DiffusionOperator, y: np.ndarray, dim: int,
            n_frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Band-limited Γ(y, y), diagonalised at every point: the top `n_frame` eigenvectors F (n, r, n_frame),
-    descending (the first `dim` span the tangent space), Γ F with the raw Γ (n, r, n_frame), and the
-    mean of the top `dim` eigenvalues (n,)."""
+    descending (the first `dim` span the tangent space); G, what Γ(q) v needs on an edge: the raw Γ
+    itself (n, r, r) when the frame is the whole space (n_frame = r: kept from the pass that band-limits
+    it, no more memory than the alternative), else Γ F with the raw Γ (n, r, n_frame); and the mean of
+    the top `dim` eigenvalues (n,)."""
     n, r = y.shape
     U, mu = op.eigenfunctions, op.density
+    whole = n_frame == r
     coef = np.zeros((U.shape[1], r * r))                                 # Uᵀ diag(μ) Γ, streamed
     m = op.neighbours.shape[1]
+    G = np.empty((n, r, n_frame))
     for rows in _chunks(n, m * r + r * r):
-        coef += (U[rows] * mu[rows, None]).T @ _raw_gamma(op, y, rows).reshape(-1, r * r)
+        gamma = _raw_gamma(op, y, rows)
+        if whole:
+            G[rows] = gamma
+        coef += (U[rows] * mu[rows, None]).T @ gamma.reshape(-1, r * r)
     F = np.empty((n, r, n_frame))
-    GF = np.empty((n, r, n_frame))
     scale = np.empty(n)
     for rows in _chunks(n, m * r + 3 * r * r):
         smooth = (U[rows] @ coef).reshape(-1, r, r)
         vals, vecs = np.linalg.eigh(0.5 * (smooth + np.swapaxes(smooth, 1, 2)))
         top = vecs[:, :, ::-1][:, :, :n_frame]
         F[rows] = top
-        GF[rows] = np.matmul(_raw_gamma(op, y, rows), top)
+        if not whole:
+            G[rows] = np.matmul(_raw_gamma(op, y, rows), top)
         scale[rows] = vals[:, ::-1][:, :dim].mean(axis=1)
-    return F, GF, scale
+    return F, G, scale
 
 
-def second_fundamental_form(op: DiffusionOperator, y: np.ndarray, F: np.ndarray, GF: np.ndarray, dim: int,
+def second_fundamental_form(op: DiffusionOperator, y: np.ndarray, F: np.ndarray, G: np.ndarray, dim: int,
                             rows: slice) -> np.ndarray:
-    """A_ij(p) = H(y)(T_i, T_j) at `rows` from iterated Γ (unscaled): (b, d, d, r).
+    """A_ij(p) = H(y)(T_i, T_j) at `rows` from iterated Γ (unscaled): (b, d, d, r). F, G: `frames`.
 
     With δ = y_q - y_p, z_i = T_i(p)·δ, g_j = (Γ(q) - Γ(p)) T_j(p) and w the Γ weights of p's edges:
-    A_ij = ½ Σ_q w [z_i g_j + z_j g_i - δ (T_i·g_j)]."""
+    A_ij = ½ Σ_q w [z_i g_j + z_j g_i - δ (T_i·g_j)].
+
+    With the whole frame (G = Γ) the sum over edges is taken before T(p) is applied: with
+    J_a = Σ_q w δ_a (Γ(q) - Γ(p)) (r × r, a = 1..r), Σ_q w z_i g_j = Σ_a T_ai J_a T_j and
+    Σ_q w δ_a (T_i·g_j) = T_iᵀ J_a T_j. The edges then enter one matrix product per point with the
+    edge list as its inner dimension (NumPy's stacked products of tiny matrices, one per edge, are
+    ~5x slower), and the differences Γ(q) - Γ(p) are still formed edge by edge, before the sum."""
     nbr, w = op.neighbours[rows], op.weights[rows]
     T = F[rows, :, :dim]                                                 # (b, r, d)
     delta = y[nbr] - y[rows, None, :]                                    # (b, m, r)
     b, m, r = delta.shape
+    Tt = np.swapaxes(T, 1, 2)                                            # (b, d, r)
+    if F.shape[2] == r:
+        dgamma = G[nbr]                                                  # (b, m, r, r)
+        dgamma -= G[rows, None]
+        J = np.matmul(np.swapaxes(w[:, :, None] * delta, 1, 2), dgamma.reshape(b, m, r * r))
+        JT = np.matmul(J.reshape(b, r, r, r), T[:, None])                # J_a T_j: (b, a, r, d)
+        first = np.matmul(Tt, JT.reshape(b, r, r * dim))                 # Σ_a T_ai J_a T_j: (b, i, (r, j))
+        first = first.reshape(b, dim, r, dim).transpose(0, 1, 3, 2)      # (b, i, j, r)
+        third = np.matmul(Tt[:, None], JT).transpose(0, 2, 3, 1)         # T_iᵀ J_a T_j: (b, i, j, a)
+        return 0.5 * (first + np.swapaxes(first, 1, 2) - third)
     z = np.matmul(delta, T)                                              # (b, m, d)
     overlap = np.matmul(np.swapaxes(F[nbr], 2, 3), T[:, None])           # F(q)ᵀ T(p): (b, m, f, d)
-    g = np.matmul(GF[nbr], overlap) - GF[rows, None, :, :dim]            # (b, m, r, d)
-    tg = np.matmul(np.swapaxes(T, 1, 2)[:, None], g)                     # T_i·g_j: (b, m, d, d)
+    g = np.matmul(G[nbr], overlap) - G[rows, None, :, :dim]              # (b, m, r, d)
+    tg = np.matmul(Tt[:, None], g)                                       # T_i·g_j: (b, m, d, d)
     first = np.matmul(np.swapaxes(w[:, :, None] * z, 1, 2), g.reshape(b, m, r * dim))
     first = first.reshape(b, dim, r, dim).transpose(0, 1, 3, 2)          # Σ w z_i g_j: (b, i, j, r)
     third = np.matmul(np.swapaxes(tg.reshape(b, m, dim * dim), 1, 2), w[:, :, None] * delta)
@@ -446,12 +469,12 @@ def scalar_curvature(points: np.ndarray, dim: int, *, n0: int = 50, k: int = 32,
     if r < dim:
         raise SkipCell(f"diffusion_geometry: the band-limited cloud spans {r} < d = {dim} directions")
     n_frame = min(r, dim + frame_normals)
-    F, GF, scale_fn = frames(op, y, dim, n_frame)
+    F, G, scale_fn = frames(op, y, dim, n_frame)
     s = float(np.median(scale_fn))
     raw = np.empty(n)
     m = op.neighbours.shape[1]
-    for rows in _chunks(n, m * (r * n_frame * 2 + r * dim * 2)):
-        A = second_fundamental_form(op, y, F, GF, dim, rows)
+    for rows in _chunks(n, m * (r * n_frame * 2 + r * dim * 2) + r ** 3 * (dim + 1)):
+        A = second_fundamental_form(op, y, F, G, dim, rows)
         raw[rows] = gauss_scalar(A, F[rows, :, :dim])
     with np.errstate(all="ignore"):
         raw = raw / s ** 4
