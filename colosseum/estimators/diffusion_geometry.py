@@ -154,10 +154,20 @@ def select_epsilon(scaled_sq: np.ndarray, factor: float) -> tuple[float, float]:
 
 
 def _symmetrised(values: np.ndarray, nbr: np.ndarray) -> sp.csr_matrix:
-    """(K + Kᵀ)/2 of the kNN kernel with rows i, columns nbr[i], entries values[i]."""
+    """(K + Kᵀ)/2 of the kNN kernel with rows i, columns nbr[i], entries values[i] (CSR, sorted indices).
+    The kNN rows are CSR rows as they are (k distinct columns each), so no COO sort is needed."""
     n, k = nbr.shape
-    K = sp.csr_matrix((values.ravel(), (np.repeat(np.arange(n), k), nbr.ravel())), shape=(n, n))
-    return ((K + K.T) * 0.5).tocsr()
+    K = sp.csr_matrix((values.ravel(), nbr.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    S = ((K + K.T) * 0.5).tocsr()
+    S.sort_indices()
+    return S
+
+
+def _scaled(K: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> sp.csr_matrix:
+    """diag(left) K diag(right) by scaling the stored entries: (left_i K_ij) right_j, as the products of
+    sparse diagonal matrices compute them, without forming those products."""
+    rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+    return sp.csr_matrix(((left[rows] * K.data) * right[K.indices], K.indices, K.indptr), shape=K.shape)
 
 
 def _padded_edges(K: sp.csr_matrix, row_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,8 +202,8 @@ class _Kernel:
         """(M, D, μ = Dρ²) with M = -μ^½ L μ^-½ = μ^-½ K μ^-½ / ε - diag(1/(ρ²ε)), symmetric and <= 0."""
         D = np.asarray(self.K.sum(axis=1)).ravel()
         mu = D * self.rho2
-        s = sp.diags(mu ** -0.5)
-        return (((s @ self.K @ s) - sp.diags(1.0 / self.rho2)) / self.epsilon).tocsr(), D, mu
+        s = mu ** -0.5
+        return ((_scaled(self.K, s, s) - sp.diags(1.0 / self.rho2)) / self.epsilon).tocsr(), D, mu
 
 
 def _kernel(x: np.ndarray, n0: int, k: int, k_ep: int, c: float) -> _Kernel:
@@ -222,8 +232,8 @@ def _kernel(x: np.ndarray, n0: int, k: int, k_ep: int, c: float) -> _Kernel:
     K = _symmetrised(np.exp(-d2 / (4 * eps)), nbr)
     q = np.asarray(K.sum(axis=0)).ravel() / rho ** dim
     alpha = 0.5 - c / 2 - dim0 / 4
-    qa = sp.diags(q ** -alpha)
-    return _Kernel(K=(qa @ K @ qa).tocsr(), rho2=rho ** 2, epsilon=eps, dimension=dim)
+    qa = q ** -alpha
+    return _Kernel(K=_scaled(K, qa, qa), rho2=rho ** 2, epsilon=eps, dimension=dim)
 
 
 def _spectrum_floor(M: sp.csr_matrix, v0: np.ndarray) -> float:
