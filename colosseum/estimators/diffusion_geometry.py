@@ -79,6 +79,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from scipy.spatial import cKDTree
@@ -340,9 +341,9 @@ def diffusion_operator(points: np.ndarray, *, n0: int = 50, k: int = 32, k_ep: i
     converge as n grows (L tends to the weighted Laplace-Beltrami operator), so λ_n0 of a random
     subsample places the cut (measured on eleven battery clouds of 4000 points: a 500-point subsample's
     λ_50 is 0.82-1.4 times the whole cloud's, so the cut stays >= 1.2 λ_n0 away). The subsample's
-    eigenvalues come from a dense solver (a 500 x 500 matrix: ~10 ms, half of ARPACK's time on it; still
-    ahead at 1500 points, n0 = 150). The eigenpairs are plain ARPACK's to ~1e-13; the solver with its
-    estimate is ~3x (n = 4000) to 5x (n = 20000) faster."""
+    λ_n0 comes from a dense solver, tridiagonalisation and bisection for that one eigenvalue (500 points:
+    ~6 ms, a quarter of ARPACK's time on it). The eigenpairs are plain ARPACK's to ~1e-13; the solver
+    with its estimate is ~3x (n = 4000) to 5x (n = 20000) faster."""
     x = np.asarray(points, dtype=np.float64)
     n = len(x)
     kern = _kernel(x, n0, k, k_ep, c)
@@ -355,7 +356,8 @@ def diffusion_operator(points: np.ndarray, *, n0: int = 50, k: int = 32, k_ep: i
 
         def estimate() -> float:
             M_sub = _kernel(x[rows], n0, k, k_ep, c).symmetric_laplacian()[0]
-            return float(np.linalg.eigvalsh(M_sub.toarray())[-n0])
+            return float(sla.eigh(M_sub.toarray(), eigvals_only=True, subset_by_index=[sub - n0, sub - n0],
+                                  driver="evx")[0])
 
     vals, vecs = _top_eigenpairs(M, n0, rng, estimate)
     U = vecs * (mu ** -0.5)[:, None]
