@@ -236,8 +236,9 @@ def _kernel(x: np.ndarray, n0: int, k: int, k_ep: int, c: float) -> _Kernel:
     # density estimate at the first bandwidth: q = Σ_j K0_ij / (n ρ0^dim0)
     d0 = sq / (rho0[nbr] * rho0[:, None])
     eps0, dim0 = select_epsilon(d0, 2.0)
-    K1 = _symmetrised(np.exp(-d0 / (2 * eps0)) / (2 * math.pi * eps0) ** (dim0 / 2), nbr)
-    q = np.asarray(K1.sum(axis=0)).ravel() / (n * rho0 ** dim0)
+    # column sums of (K1 + K1ᵀ)/2, the mean of K1's column and row sums (K1 itself is not needed)
+    K1 = np.exp(-d0 / (2 * eps0)) / (2 * math.pi * eps0) ** (dim0 / 2)
+    q = 0.5 * (np.bincount(nbr.ravel(), weights=K1.ravel(), minlength=n) + K1.sum(axis=1)) / (n * rho0 ** dim0)
     rho = q ** -0.5
     rho /= np.median(rho)
     # final kernel, α-normalised
