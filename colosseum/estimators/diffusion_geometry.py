@@ -94,12 +94,15 @@ UNDERFLOW_EXPONENT = 700.0
 CHUNK_ELEMENTS = 1 << 21
 #: Singular values of the band-limited coordinates below this fraction of the largest are dropped.
 RANK_TOL = 1e-10
-#: Eigensolver for large clouds (`_chebyshev_top`): polynomial degree, subsample for the cut, the cut's
-#: margin beyond the subsample's λ_n0, ARPACK restarts before falling back to the plain solver and its
-#: Lanczos basis in units of n0 (1.6: 80 vectors for n0 = 50, where ARPACK's default 2 n0 + 1 spends
-#: ~5 % more on reorthogonalisation), and the Lanczos steps and relative margin of the estimate of the
-#: spectrum's lower end (`_spectrum_floor`).
+#: Eigensolver for large clouds (`_chebyshev_top`): polynomial degree where the spectrum is FILTER_WIDTH
+#: times as wide as the cut is far from 0 (4000-point clouds: 40-90; the degree grows as the square root
+#: of that ratio, which keeps the filter's strength at λ_n0), subsample for the cut, the cut's margin
+#: beyond the subsample's λ_n0, ARPACK restarts before falling back to the plain solver and its Lanczos
+#: basis in units of n0 (1.6: 80 vectors for n0 = 50, where ARPACK's default 2 n0 + 1 spends ~5 % more
+#: on reorthogonalisation), and the Lanczos steps and relative margin of the estimate of the spectrum's
+#: lower end (`_spectrum_floor`).
 FILTER_DEGREE = 12
+FILTER_WIDTH = 64.0
 FILTER_SUBSAMPLE = 500
 FILTER_MARGIN = 1.5
 FILTER_MAX_RESTARTS = 15
@@ -287,18 +290,22 @@ def _chebyshev_top(M: sp.csr_matrix, n0: int, v0: np.ndarray,
     checked). This holds whatever a is: an eigenvalue below a, where T_m grows again, that outgrew a
     wanted one would be found instead of it and fail the check. The filter spreads the wanted end of
     the spectrum, which Lanczos resolves in far fewer steps than on M itself, where it is ~1 % of the
-    spectrum's width; the tighter a, the more it spreads it."""
+    spectrum's width; the tighter a, the more it spreads it. Near the cut T_m(1 + δ) ~ cosh(m √(2δ)),
+    with δ ∝ |cut| / |a|, so the degree grows as √(|a| / |cut|) (`FILTER_WIDTH`): the spectrum widens
+    with n (the densest points' 1/(ρ²ε)), and a fixed degree would need ever more restarts (at n = 20000
+    the ratio is ~570, and degree 12 more than FILTER_MAX_RESTARTS)."""
     n = M.shape[0]
     a = _spectrum_floor(M, v0)
     if not a < cut < 0:
         return None
+    degree = max(FILTER_DEGREE, math.ceil(FILTER_DEGREE * math.sqrt(a / cut / FILTER_WIDTH)))
     centre, half = (cut + a) / 2, (cut - a) / 2
     twice_mapped = ((M - centre * sp.eye(n, format="csr")) * (2.0 / half)).tocsr()  # 2 (M - centre) / half
 
     def filtered(v: np.ndarray) -> np.ndarray:  # T_m by the three-term recurrence
         v = v.ravel()
         prev, cur = v, 0.5 * (twice_mapped @ v)
-        for _ in range(FILTER_DEGREE - 1):
+        for _ in range(degree - 1):
             prev, cur = cur, twice_mapped @ cur - prev
         return cur
 
