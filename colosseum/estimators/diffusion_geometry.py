@@ -152,9 +152,10 @@ def select_epsilon(scaled_sq: np.ndarray, factor: float) -> tuple[float, float]:
     is at most UNDERFLOW_EXPONENT: the rest add less than e^-700 each to a mean of at least 1/k (every
     point is its own neighbour, exp(0) = 1), below double precision; at small ε only the nearest
     neighbours count. And the scan stops where no later slope can win: d log mean / d log ε is the mean
-    of the exponents x = v / (factor ε) weighted by e^-x, at most the largest x, so the slope from grid
-    point i on is at most max(v) / (factor ε_i), which falls below the best slope found within a few
-    octaves of it (the large ε, where every value counts, are the expensive ones)."""
+    of the exponents x = v / (factor ε) weighted by e^-x, at most their plain mean (x and e^-x are
+    oppositely ordered: Chebyshev's sum inequality), so the slope from grid point i on is at most
+    mean(v) / (factor ε_i), which falls below the best slope found within an octave or two of it (the
+    large ε, where every value counts, are the expensive ones)."""
     values = np.sort(np.ascontiguousarray(scaled_sq, dtype=np.float64).ravel())
     rates = 1.0 / (factor * EPSILON_GRID)
     ends = np.searchsorted(values, UNDERFLOW_EXPONENT / rates, side="right")
@@ -162,7 +163,7 @@ def select_epsilon(scaled_sq: np.ndarray, factor: float) -> tuple[float, float]:
     buf = np.empty_like(values)
     log_means = np.empty(len(EPSILON_GRID))
     slope = np.full(len(EPSILON_GRID) - 1, -np.inf)
-    best = -np.inf
+    best, mean = -np.inf, values.mean()
     for i, (rate, end) in enumerate(zip(rates, ends)):
         part = buf[:end]  # one reused buffer: exp in place is ~4x faster than into fresh arrays
         np.multiply(values[:end], -rate, out=part)
@@ -170,7 +171,7 @@ def select_epsilon(scaled_sq: np.ndarray, factor: float) -> tuple[float, float]:
         if i > 0:
             slope[i - 1] = (log_means[i] - log_means[i - 1]) / (log_eps[i] - log_eps[i - 1])
             best = max(best, slope[i - 1])
-        if values[-1] * rate < best - 1e-9:  # bounds slope[i:] (1e-9: far above their rounding)
+        if mean * rate < best - 1e-9:  # bounds slope[i:] (1e-9: far above their rounding)
             break
     i = int(np.argmax(slope))
     return float(EPSILON_GRID[i]), float(2.0 * slope[i])
