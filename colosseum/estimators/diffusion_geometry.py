@@ -55,9 +55,11 @@ Sparse where the reference is dense (the reference forms the n × n matrix UUᵀ
   per (chunk, degree, r, f) shape, ~1.5 s here plus ~2 s to import JAX; so they are not jitted.
 - The eigensolver: large clouds filter the spectrum with a Chebyshev polynomial before Lanczos
   (`diffusion_operator`), with the same eigenpairs as plain ARPACK to ~1e-13. It is most of the cost:
-  at n = 4000 in R³ on one core, ~0.19 s of ~0.27 s: 1500-1800 products with the sparse kernel matrix
-  (~80 µs each) and ARPACK's reorthogonalisation; the kernel (kNN search, the two ε scans, the sparse
-  matrices) takes ~0.04 s, the subsample that places the filter ~0.01 s, the pointwise passes ~0.02 s.
+  at n = 4000 in R³ on one core, ~0.17 s of ~0.23 s: 1500-1800 products with the sparse kernel matrix
+  (~75 µs each) and ARPACK's reorthogonalisation; the kernel (kNN search, the two ε scans, the sparse
+  matrices) takes ~0.03 s, the subsample that places the filter ~0.01 s, the pointwise passes ~0.02 s.
+  Krylov methods need ~1000 products or more here whatever the filter (it trades Lanczos vectors for
+  products), so the eigensolver is what bounds the whole.
 
 Deviations from the reference, on purpose:
 - Γ is computed from edge differences instead of f Lg + g Lf - L(fg): equal in exact arithmetic,
