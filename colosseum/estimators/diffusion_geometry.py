@@ -395,8 +395,9 @@ def diffusion_operator(points: np.ndarray, *, n0: int = 50, k: int = 32, k_ep: i
 
         def estimate() -> float:
             M_sub = _kernel(x[rows], n0, k, k_ep, c).symmetric_laplacian()[0]
-            dense = M_sub.toarray().astype(np.float32)  # a cut needs no more than ~1e-6
-            return float(sla.eigh(dense, eigvals_only=True, subset_by_index=[sub - n0, sub - n0], driver="evx")[0])
+            dense = M_sub.astype(np.float32).toarray()  # a cut needs no more than ~1e-6
+            return float(sla.eigh(dense, eigvals_only=True, subset_by_index=[sub - n0, sub - n0], driver="evx",
+                                  overwrite_a=True, check_finite=False)[0])
 
     vals, vecs = _top_eigenpairs(M, n0, rng, estimate)
     U = vecs * (mu ** -0.5)[:, None]
@@ -438,12 +439,15 @@ def frames(op: DiffusionOperator, y: np.ndarray, dim: int,
     whole = n_frame == r
     coef = np.zeros((U.shape[1], r * r))                                 # Uᵀ diag(μ) Γ, streamed
     m = op.neighbours.shape[1]
-    G = np.empty((n, r, n_frame))
+    G = np.empty((n, r, r)) if whole else None  # (partial frames: allocated after this pass, as it peaks)
     for rows in _chunks(n, m * r + r * r):
         gamma = _raw_gamma(op, y, rows)
         if whole:
             G[rows] = gamma
         coef += (U[rows] * mu[rows, None]).T @ gamma.reshape(-1, r * r)
+        del gamma  # not kept alive into the next pass
+    if not whole:
+        G = np.empty((n, r, n_frame))
     F = np.empty((n, r, n_frame))
     scale = np.empty(n)
     for rows in _chunks(n, m * r + 3 * r * r):
@@ -537,7 +541,8 @@ def scalar_curvature(points: np.ndarray, dim: int, *, n0: int = 50, k: int = 32,
     s = float(np.median(scale_fn))
     raw = np.empty(n)
     m = op.neighbours.shape[1]
-    for rows in _chunks(n, m * (r * n_frame * 2 + r * dim * 2) + r ** 3 * (dim + 1)):
+    per_row = m * (r * n_frame * 2 + r * dim * 2) + (r ** 3 * (dim + 1) if n_frame == r else 0)
+    for rows in _chunks(n, per_row):
         A = second_fundamental_form(op, y, F, G, dim, rows)
         raw[rows] = gauss_scalar(A, F[rows, :, :dim])
     with np.errstate(all="ignore"):
