@@ -381,8 +381,8 @@ def diffusion_operator(points: np.ndarray, *, n0: int = 50, k: int = 32, k_ep: i
     subsample places the cut (measured on eleven battery clouds of 4000 points: a 500-point subsample's
     λ_50 is 0.82-1.4 times the whole cloud's, so the cut stays >= 1.2 λ_n0 away). The subsample's
     λ_n0 comes from a dense solver in single precision, tridiagonalisation and bisection for that one
-    eigenvalue (500 points: ~4 ms, a fifth of ARPACK's time on it). The eigenpairs are plain ARPACK's to ~1e-13; the solver
-    with its estimate is ~4x faster (torus: 3.8x at n = 4000, 4.2x at n = 20000)."""
+    eigenvalue (500 points: ~4 ms, a fifth of ARPACK's time on it). The eigenpairs are plain ARPACK's
+    to ~1e-13; the solver with its estimate is ~4x faster (torus: 3.8x at n = 4000, 4.2x at 20000)."""
     x = np.asarray(points, dtype=np.float64)
     n = len(x)
     kern = _kernel(x, n0, k, k_ep, c)
