@@ -188,7 +188,8 @@ def _mb(r: dict) -> float:
     return (r["peak_kb"] - r["base_kb"]) / 1024
 
 
-def bench(reference: Path | None, ns: list[int], ours_ns: list[int], timeout: float, repeats: int = 1) -> None:
+def bench(reference: Path | None, ns: list[int], ours_ns: list[int], timeout: float,
+          repeats: int = 1) -> None:
     print(f"{'cloud':>13} {'n':>6}  {'ours':>8} {'reference':>10} {'speed-up':>8}  {'ours +MB':>8} "
           f"{'ref +MB':>8} {'mem ratio':>9}  {'r':>8} {'sign agree':>10}", flush=True)
     for label, dataset, params in FIXTURE:

@@ -257,7 +257,8 @@ def _kernel(x: np.ndarray, n0: int, k: int, k_ep: int, c: float) -> _Kernel:
     eps0, dim0 = select_epsilon(d0, 2.0)
     # column sums of (K1 + K1ᵀ)/2, the mean of K1's column and row sums (K1 itself is not needed)
     K1 = np.exp(-d0 / (2 * eps0)) / (2 * math.pi * eps0) ** (dim0 / 2)
-    q = 0.5 * (np.bincount(nbr.ravel(), weights=K1.ravel(), minlength=n) + K1.sum(axis=1)) / (n * rho0 ** dim0)
+    col_sums = np.bincount(nbr.ravel(), weights=K1.ravel(), minlength=n)
+    q = 0.5 * (col_sums + K1.sum(axis=1)) / (n * rho0 ** dim0)
     rho = q ** -0.5
     rho /= np.median(rho)
     # final kernel, α-normalised
@@ -396,8 +397,9 @@ def diffusion_operator(points: np.ndarray, *, n0: int = 50, k: int = 32, k_ep: i
         def estimate() -> float:
             M_sub = _kernel(x[rows], n0, k, k_ep, c).symmetric_laplacian()[0]
             dense = M_sub.astype(np.float32).toarray()  # a cut needs no more than ~1e-6
-            return float(sla.eigh(dense, eigvals_only=True, subset_by_index=[sub - n0, sub - n0], driver="evx",
-                                  overwrite_a=True, check_finite=False)[0])
+            lam = sla.eigh(dense, eigvals_only=True, subset_by_index=[sub - n0, sub - n0], driver="evx",
+                           overwrite_a=True, check_finite=False)
+            return float(lam[0])
 
     vals, vecs = _top_eigenpairs(M, n0, rng, estimate)
     U = vecs * (mu ** -0.5)[:, None]
