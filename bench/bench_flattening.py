@@ -14,6 +14,8 @@ here on one point); the solver is the one change of results, measured in part 2.
    and `repeats` calls on other evaluation points (the compiled trainer is reused). "Flatten" is the whole
    per-point cost (neighbourhood, Dijkstra d_M, training, quality figures); the MIOFlattener's includes the
    RFAE it starts from. Wall and CPU seconds (the machine may be shared: CPU is the steadier figure).
+   The bench runs JAX as a cell's worker does (colosseum.isolation.worker_env: one XLA thread, the
+   persistent compilation cache, so "first" is tracing plus compiling or loading the compiled program).
 2. dc_mioflattener's estimates before and after on fixed clouds: the quick preset's 8 (sphere caps and
    saddles, d = 2, noise 0 and 0.02, seeds 0-1, 4 evaluation rows) and d = 3 quadrics as the flattening
    preset draws them (configs/dataset/quadric_sparse.yaml, 1000 points, seeds 0 .. quadrics - 1). The yardstick is
@@ -26,13 +28,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import time
 
 import jax
 import numpy as np
 from omegaconf import OmegaConf
 
-from colosseum import paths, registry
+from colosseum import isolation, paths, registry
 from colosseum.estimators.flattening import flattened, mioflow, neighbourhood, rfae
 
 BEFORE = mioflow.MIOConfig(solver="tsit5", store_steps=False)
@@ -129,6 +132,10 @@ def estimates(args) -> None:
 
 
 def main() -> None:
+    if "--xla_cpu_multi_thread_eigen=false" not in os.environ.get("XLA_FLAGS", ""):
+        # run as a cell's worker does (one XLA thread, the persistent compilation cache): XLA reads its
+        # flags at start-up, so the process starts again with the worker's environment
+        os.execve(sys.executable, [sys.executable, *sys.argv], isolation.worker_env(1))
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="250,500,1000")
     ap.add_argument("--repeats", type=int, default=2)
