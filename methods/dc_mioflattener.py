@@ -19,7 +19,7 @@ def dc_mioflattener(points, eval_idx, dim, *, seed: int, knn: Annotated[int, Ran
                     w_kl: NonNegative = 0.1, w_flat: NonNegative = 0.0, w_recon: NonNegative = 0.1,
                     steps: Count = 400, lr: Positive = 0.003, flow_hidden: Count = 64, flow_depth: NonNegativeInt = 2,
                     w_mmd: NonNegative = 1.0, flow_w_radial: NonNegative = 0.1, w_energy: NonNegative = 0.001,
-                    solver: Literal["tsit5", "heun", "euler"] = "tsit5", solver_steps: Count = 8,
+                    solver: Literal["heun", "tsit5", "euler"] = "heun", solver_steps: Count = 8,
                     batch: Annotated[int, Range(ge=2)] = 256, flow_steps: Count = 300, flow_lr: Positive = 0.003,
                     rfae_stage: bool = True):
     from colosseum.estimators.flattening import flattened, mioflow, rfae

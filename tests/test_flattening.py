@@ -8,6 +8,9 @@ What must hold:
   of a 1.5-rad cap; the RFAE must do better than half of that error (averaged over the cap's points),
   measured against the TRUE geodesic distances (so the Dijkstra estimate of d_M is part of the test);
 - MIOFlattener lowers the MMD^2 to the uniform ball of a non-uniform input embedding;
+- its flow's solver error is small next to its training noise: the default Heun and Tsit5 (3x the field
+  evaluations) give nearly the same flow for one seed, much nearer than two seeds give each other; and
+  storing the solver steps for the backward pass trains the very same flow as recomputing them;
 - both are deterministic for a seed;
 - dc_rfae gets the sign of a unit sphere cap (S = 2) and a saddle (S(0) = -8) right in d = 2.
 
@@ -16,6 +19,7 @@ each trainer compiles once per session.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 
@@ -134,6 +138,19 @@ def test_mioflattener_is_deterministic_for_a_seed():
     radial = np.linalg.norm(Z0, axis=1)
     again = mioflow.fit_mioflattener(Z0, radial, float(np.quantile(radial[1:], MIO.quantile)), MIO, seed=0)
     np.testing.assert_array_equal(res.Z, again.Z)
+
+
+def test_mioflattener_solver_error_is_far_below_its_training_noise():
+    Z0, res = mio_on_centre_heavy(0)
+    radial = np.linalg.norm(Z0, axis=1)
+    scale = float(np.quantile(radial[1:], MIO.quantile))
+    assert MIO.solver == "heun" and MIO.store_steps
+    tsit5 = mioflow.fit_mioflattener(Z0, radial, scale, dataclasses.replace(MIO, solver="tsit5"), seed=0)
+    reseeded = mioflow.fit_mioflattener(Z0, radial, scale, MIO, seed=1)
+    solver, retrain = np.abs(tsit5.Z - res.Z).max(), np.abs(reseeded.Z - res.Z).max()
+    assert solver < 0.1 * retrain, (solver, retrain)
+    recomputed = mioflow.fit_mioflattener(Z0, radial, scale, dataclasses.replace(MIO, store_steps=False), seed=0)
+    np.testing.assert_array_equal(recomputed.Z, res.Z)
 
 
 def test_flattened_comparison_spaces_centre_first():
