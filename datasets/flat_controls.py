@@ -18,17 +18,21 @@ from typing import Annotated, Literal
 import numpy as np
 
 from colosseum.domains import Box, Rect
+from colosseum.geometry import Family
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import DensityGradient, cloud_from_parameters, interior_rows, pick_rows, thin
 
 
-def cylinder_embedding(dim: int, radius: float):
+def _cylinder(theta, x):  # theta = (radius,)
     import jax.numpy as jnp
 
-    def embed(x):
-        return jnp.concatenate([radius * jnp.stack([jnp.cos(x[0] / radius), jnp.sin(x[0] / radius)]), x[1:]])
-    return embed
+    r = theta[0]
+    return jnp.concatenate([r * jnp.stack([jnp.cos(x[0] / r), jnp.sin(x[0] / r)]), x[1:]])
+
+
+def cylinder_embedding(dim: int, radius: float) -> Family:
+    return Family(_cylinder, np.array([radius], dtype=np.float64))
 
 
 @register_dataset("cylinder")
@@ -49,12 +53,14 @@ def cylinder(*, seed: int, dim: Annotated[int, Range(ge=2)] = 2, radius: Positiv
                                  noise=noise, rng=rng, meta={"kind": "patch"}, noise_scale=noise_scale)
 
 
-def flat_torus_embedding(dim: int, radius: float):
+def _flat_torus(theta, u):  # theta = (radius,)
     import jax.numpy as jnp
 
-    def embed(u):
-        return radius * jnp.stack([jnp.cos(u), jnp.sin(u)], axis=1).reshape(2 * dim)
-    return embed
+    return theta[0] * jnp.stack([jnp.cos(u), jnp.sin(u)], axis=1).reshape(2 * u.shape[0])
+
+
+def flat_torus_embedding(dim: int, radius: float) -> Family:
+    return Family(_flat_torus, np.array([radius], dtype=np.float64))
 
 
 @register_dataset("flat_torus")

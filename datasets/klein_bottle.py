@@ -29,6 +29,7 @@ evaluation rows (p x p), which colosseum-preview draws beside the cloud.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -37,7 +38,7 @@ import numpy as np
 
 from colosseum.contract import Sample
 from colosseum.domains import Rect
-from colosseum.geometry import metric_condition, scalar_curvature
+from colosseum.geometry import Family, metric_condition, scalar_curvature
 from colosseum.params import Count, NonNegative, PointCount, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import (
@@ -63,6 +64,7 @@ class PatchModel:
     y: np.ndarray        # (p²,) pixel offsets along y
     laplacian: np.ndarray  # D, (p², p²)
     basis: np.ndarray    # A, (p², p² - 1), AᵀDA = I
+    rescale_offsets: bool = False
 
     @property
     def dim(self) -> int:
@@ -86,7 +88,7 @@ def patch_model(patch_size: int = 3, rescale_offsets: bool = False) -> PatchMode
     keep = np.arange(p * p) != 0  # drop the constant pattern (eigenvalue 0)
     basis = vecs[:, keep] / np.sqrt(eigs[keep])
     xs, ys = np.meshgrid(offsets, offsets, indexing="ij")
-    return PatchModel(p, xs.ravel(), ys.ravel(), laplacian, basis)
+    return PatchModel(p, xs.ravel(), ys.ravel(), laplacian, basis, bool(rescale_offsets))
 
 
 def patches(model: PatchModel, u: np.ndarray) -> np.ndarray:
@@ -103,16 +105,24 @@ def project(model: PatchModel, pixels: np.ndarray) -> np.ndarray:
     return coords / np.sqrt(np.einsum("ij,ij->i", dp, pixels))[:, None]
 
 
-def klein_embedding(model: PatchModel):
-    """The jax-traceable embedding (θ, φ) -> v ∈ S^(p²-2) ⊂ R^(p²-1)."""
+@functools.lru_cache(maxsize=16)
+def _klein_family(p: int, rescale: bool):
+    """The embedding of one patch model as a family function (theta unused): one function object per model,
+    so its truth and density compile once per process, not per draw."""
+    model = patch_model(p, rescale)
     x, y = jnp.asarray(model.x), jnp.asarray(model.y)
     lap, proj = jnp.asarray(model.laplacian), jnp.asarray(model.basis.T @ model.laplacian)
 
-    def embed(u):
+    def family(theta, u):
         t = jnp.cos(u[0]) * x + jnp.sin(u[0]) * y
         pix = jnp.cos(u[1]) * t**2 + jnp.sin(u[1]) * t
         return proj @ pix / jnp.sqrt(pix @ lap @ pix)
-    return embed
+    return family
+
+
+def klein_embedding(model: PatchModel) -> Family:
+    """The jax-traceable embedding (θ, φ) -> v ∈ S^(p²-2) ⊂ R^(p²-1)."""
+    return Family(_klein_family(model.patch_size, model.rescale_offsets), np.zeros(1))
 
 
 #: Rows per call of the pointwise truth functions. jaxlib 0.10.x splits batched LAPACK calls over the

@@ -5,18 +5,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from colosseum.domains import Box
-from colosseum.geometry import volume_element
+from colosseum.geometry import Family, volume_element
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import DensityGradient, cloud_from_parameters, interior_rows, volume_uniform
 
 
-def saddle_graph(dim: int, scale: float):
-    signs = jnp.array([(-1.0) ** j for j in range(1, dim + 1)])
+def _saddle(theta, x):  # theta = (scale,): the graph of scale * sum_j (-1)^j x_j^2
+    signs = (-1.0) ** jnp.arange(1, x.shape[0] + 1)
+    return jnp.concatenate([x, (theta[0] * jnp.sum(signs * x * x))[None]])
 
-    def embed(x):
-        return jnp.concatenate([x, (scale * jnp.sum(signs * x * x))[None]])
-    return embed
+
+def saddle_graph(dim: int, scale: float) -> Family:
+    """A member of the saddle family: its truth compiles once per process and dimension, not per draw."""
+    return Family(_saddle, np.array([scale], dtype=np.float64))
 
 
 @register_dataset("saddle")

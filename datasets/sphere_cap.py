@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 import jax.numpy as jnp
 import numpy as np
 
+from colosseum.geometry import Family
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import DensityGradient, cloud_from_parameters, geodesic_cap, interior_rows, thin
@@ -16,10 +17,12 @@ def stereographic(radius: float):
     u = 0 is the north pole; smooth everywhere except at the south pole, so autodiff works
     at the cap's centre (geodesic polar coordinates do not).
     """
-    def embed(u):
-        s = jnp.sum(u * u)
-        return radius * jnp.concatenate([2 * u, (1 - s)[None]]) / (1 + s)
-    return embed
+    return Family(_stereographic, np.array([radius], dtype=np.float64))
+
+
+def _stereographic(theta, u):  # theta = (radius,)
+    s = jnp.sum(u * u)
+    return theta[0] * jnp.concatenate([2 * u, (1 - s)[None]]) / (1 + s)
 
 
 @register_dataset("sphere_cap")

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from colosseum.domains import Rect
-from colosseum.geometry import metric_condition
+from colosseum.geometry import Family, metric_condition
 from colosseum.params import Count, NonNegative, PointCount, Positive, Range
 from colosseum.registry import register_dataset
 from colosseum.sampling import (
@@ -31,11 +31,14 @@ def _check(n_points: int, n_eval: int) -> None:
         raise ValueError(f"need 0 < n_eval <= n_points, got n_eval={n_eval}, n_points={n_points}")
 
 
-def torus_embedding(major_radius: float, minor_radius: float):
-    def embed(u):  # u = (theta around the tube, phi around the axis)
-        ring = major_radius + minor_radius * jnp.cos(u[0])
-        return jnp.stack([ring * jnp.cos(u[1]), ring * jnp.sin(u[1]), minor_radius * jnp.sin(u[0])])
-    return embed
+def _torus(theta, u):  # theta = (R, r); u = (angle around the tube, angle around the axis)
+    ring = theta[0] + theta[1] * jnp.cos(u[0])
+    return jnp.stack([ring * jnp.cos(u[1]), ring * jnp.sin(u[1]), theta[1] * jnp.sin(u[0])])
+
+
+def torus_embedding(major_radius: float, minor_radius: float) -> Family:
+    """A member of the family of ring tori: its truth and density compile once per process, not per draw."""
+    return Family(_torus, np.array([major_radius, minor_radius], dtype=np.float64))
 
 
 @register_dataset("torus")
@@ -56,11 +59,13 @@ def torus(*, seed: int, major_radius: Positive = 2.0, minor_radius: Positive = 1
                                  meta={"kind": "closed", **info}, noise_scale=noise_scale)
 
 
-def ellipsoid_embedding(a: float, b: float, c: float):
-    def embed(u):  # u = (theta longitude, phi colatitude)
-        return jnp.stack([a * jnp.cos(u[0]) * jnp.sin(u[1]), b * jnp.sin(u[0]) * jnp.sin(u[1]),
-                          c * jnp.cos(u[1])])
-    return embed
+def _ellipsoid(theta, u):  # theta = (a, b, c); u = (longitude, colatitude)
+    return jnp.stack([theta[0] * jnp.cos(u[0]) * jnp.sin(u[1]), theta[1] * jnp.sin(u[0]) * jnp.sin(u[1]),
+                      theta[2] * jnp.cos(u[1])])
+
+
+def ellipsoid_embedding(a: float, b: float, c: float) -> Family:
+    return Family(_ellipsoid, np.array([a, b, c], dtype=np.float64))
 
 
 @register_dataset("ellipsoid")
@@ -80,11 +85,13 @@ def ellipsoid(*, seed: int, a: Positive = 3.0, b: Positive = 2.0, c: Positive = 
                                  meta={"kind": "closed", **info}, noise_scale=noise_scale)
 
 
-def hyperboloid_embedding(a: float, c: float):
-    def embed(u):  # u = (height parameter, angle)
-        ring = a * jnp.sqrt(u[0] ** 2 + 1)
-        return jnp.stack([ring * jnp.cos(u[1]), ring * jnp.sin(u[1]), c * u[0]])
-    return embed
+def _hyperboloid(theta, u):  # theta = (a, c); u = (height parameter, angle)
+    ring = theta[0] * jnp.sqrt(u[0] ** 2 + 1)
+    return jnp.stack([ring * jnp.cos(u[1]), ring * jnp.sin(u[1]), theta[1] * u[0]])
+
+
+def hyperboloid_embedding(a: float, c: float) -> Family:
+    return Family(_hyperboloid, np.array([a, c], dtype=np.float64))
 
 
 @register_dataset("hyperboloid")
