@@ -24,14 +24,14 @@ def test_settings_alone_run_the_default_benchmark(tmp_path):
 
 def test_methods_that_cannot_be_smoothed_are_declined_before_any_work(tmp_path):
     run = tmp_path / "r"
-    out = run_cli("-m", "method=sritharan,dc_mioflattener", "smooth_t=0,2", "dataset=saddle", "dataset.n_eval=1",
+    out = run_cli("-m", "method=sritharan,dc_rfae", "smooth_t=0,2", "dataset=saddle", "dataset.n_eval=1",
                   "dataset.n_points=600", f"run_dir={run}", cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr
     cells = results.load(run).drop_duplicates("cell_id").set_index(["method", "smooth_t"])
-    declined = cells.loc[("dc_mioflattener", 2)]
+    declined = cells.loc[("dc_rfae", 2)]
     assert declined["status"] == "skipped" and "declines result smoothing" in declined["error"]
     assert np.isnan(declined["dataset_s"]) and np.isnan(declined["runtime_s"]), "declined before any work"
-    assert cells.loc[("sritharan", 2), "status"] == "ok" and cells.loc[("dc_mioflattener", 0), "status"] == "ok"
+    assert cells.loc[("sritharan", 2), "status"] == "ok" and cells.loc[("dc_rfae", 0), "status"] == "ok"
 
 
 def test_cpu_is_charged_to_methods_apart_from_draws_and_first_calls():

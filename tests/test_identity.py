@@ -64,7 +64,7 @@ def test_a_worker_restarted_after_an_edit_never_files_new_code_under_the_planned
     folder, args = _plugin_dir(tmp_path, "drifting", DRIFTING, "name: drifting\nhang: false  # edit and hang\n")
     run = tmp_path / "r"
     extra = ["hydra/launcher=cells", "hydra.launcher.n_jobs=1"] if launcher == "cells" else []
-    out = run_cli("-m", "method=drifting", "method.hang=true,false", "dataset=saddle", "timeout_s=8",
+    out = run_cli("-m", "method=drifting", "method.hang=true,false", "dataset=saddle", "timeout_s=4",
                   f"run_dir={run}", *args, *extra, cwd=tmp_path, timeout=300)
     # the hanging cell times out; the worker restarted for the next cell loads the edited file
     new_hash = codehash.code_hash(folder / "drifting.py")
