@@ -26,6 +26,7 @@ def run_cells(cells: Sequence[tuple[CellSpec, Settings]], n_jobs: int) -> list[s
     lock = threading.Lock()
     outcomes: list[str | BaseException] = [RuntimeError("not run")] * len(cells)
     workers: list[isolation.CellWorker] = []
+    runner.STOPPING.clear()
 
     def serve() -> None:
         opts = cells[0][1]
@@ -55,6 +56,7 @@ def run_cells(cells: Sequence[tuple[CellSpec, Settings]], n_jobs: int) -> list[s
             while t.is_alive():
                 t.join(0.5)
     except BaseException:
+        runner.STOPPING.set()  # before the workers end: their cells are then not filed as errors
         with lock:
             queue.clear()
             for w in workers:

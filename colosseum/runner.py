@@ -66,6 +66,11 @@ def _plugin_dirs(opts: settings.Settings) -> list[str]:
     return [*opts.plugin_dirs, *(str(d) for d in registry.user_plugin_dirs())]
 
 
+#: Set while a sweep stops (Ctrl-C, SIGTERM): a cell whose worker the stop ended is not filed as an error
+#: (its file would say "already done" to the next run); the same command computes it again.
+STOPPING = threading.Event()
+
+
 def run_spec(spec: CellSpec, opts: settings.Settings, worker: isolation.CellWorker | None = None) -> str:
     """Compute (or skip) one cell into its file, in `worker` (default: this process's worker).
 
@@ -80,6 +85,8 @@ def run_spec(spec: CellSpec, opts: settings.Settings, worker: isolation.CellWork
     reason = declined(spec)
     payload = ({**failure(Status.SKIPPED, message=reason, phase="method"), "code_ran": dict(spec.code)} if reason
                else compute(spec, opts, worker))  # declined before any work: no draw, no worker
+    if STOPPING.is_set() and payload.get("status") != Status.OK:  # its worker was ended by the stop
+        raise KeyboardInterrupt("the sweep was stopped while this cell ran; nothing was filed for it")
     filed, problem = identity.reconcile(spec, payload)
     if problem and opts.isolation != "inline":
         (worker or isolation.worker(list(opts.plugin_dirs), opts.threads_per_cell, opts.memory_limit_gb)).restart()

@@ -291,3 +291,33 @@ def test_two_overlapping_concurrent_sweeps_write_no_duplicate_or_torn_rows(tmp_p
     assert not df.duplicated(["cell_id", "point"]).any()
     assert (df.groupby("cell_id")["point"].nunique() == df.groupby("cell_id").size()).all()
     assert run_cli(str(run), cwd=tmp_path, script="colosseum-check").returncode == 0
+
+
+def test_a_stopped_sweep_files_no_error_for_the_cells_it_ended(tmp_path):
+    """Ctrl-C or SIGTERM while the cells launcher runs ends the workers from the main thread; a cell thread
+    then sees its worker die. That death is the stop's doing: the cell is left unfiled, so the same command
+    computes it. On main it was filed as "the worker process died: killed by SIGKILL" (seen in a recorded
+    battery stopped with kill) and every later run called it done."""
+    from colosseum import runner, store
+    from colosseum.cells import CellSpec
+    from colosseum.isolation import CellWorker
+    from colosseum.settings import Settings
+
+    class EndedByTheStop(CellWorker):
+        def __init__(self) -> None:
+            super().__init__([])
+
+        def run(self, spec, timeout_s):
+            return self._died({})  # what run() returns when another thread killed this worker
+
+    spec = CellSpec.create("saddle", {"n_points": 100}, "oracle", {}, 0)
+    opts = Settings(run_dir=tmp_path / "r")
+    runner.STOPPING.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_spec(spec, opts, EndedByTheStop())
+    finally:
+        runner.STOPPING.clear()
+    assert store.cell_outcome(opts.run_dir, spec.cell_id) is None
+    runner.run_spec(spec, opts, EndedByTheStop())  # not stopping: a worker that dies is this cell's error
+    assert store.cell_outcome(opts.run_dir, spec.cell_id)[0] == "error"

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 
@@ -151,10 +152,11 @@ def _gone(pids, seconds: float = 20.0) -> list[int]:
         time.sleep(0.5)
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "cells"])
 def test_sigterm_stops_the_sweep_and_every_worker(tmp_path, plugin_args, launcher):
-    """kill (SIGTERM) on the launching process ends the sweep with a message and status 130 and
-    leaves no launcher process, cell worker or process a method started."""
+    """kill (SIGTERM) on the launching process ends the sweep with a message and status 130, leaves no
+    launcher process, cell worker or process a method started, and files no error for the cells the stop
+    ended."""
     import signal
     import subprocess
 
@@ -173,6 +175,9 @@ def test_sigterm_stops_the_sweep_and_every_worker(tmp_path, plugin_args, launche
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"processes of the killed sweep still running 20 s later: {left}"
+    statuses = [pq.read_table(f, columns=["status"]).column("status")[0].as_py()
+                for f in (run / "cells").glob("*.parquet")]
+    assert "error" not in statuses, statuses
 
 
 def test_kill_9_of_the_launching_process_ends_its_workers_and_their_children(tmp_path, plugin_args):
